@@ -1,16 +1,3 @@
-// Package merge fuses the ranked answers of several search shards into one
-// ranked list, the way one search engine over all the data would answer.
-//
-// It is pure: byte slices and numbers in, values out; no Caddy, no globals,
-// no I/O. Document bodies travel as opaque bytes and are never parsed here.
-//
-// Invariants every strategy keeps:
-//   - the same input gives the same output (ties break by fused score, then
-//     best rank, then shard order, then id);
-//   - a fused page never contains two hits with the same non-empty ID when
-//     dedupe is on;
-//   - consecutive windows [offset, offset+limit) of the same input neither
-//     overlap nor skip.
 package merge
 
 // Relation says whether a total is exact ("eq") or a lower bound ("gte"),
@@ -98,4 +85,46 @@ type Facet struct {
 type FacetValue struct {
 	Value string
 	Count int64
+}
+
+// Merge fuses the answers of the shards that succeeded into one ranked list.
+// failed is the number of shards that failed; their lists are not passed.
+//
+// The whole fused list is ranked by opts.Strategy (see Strategy), ties broken
+// by higher fused score, then better best rank, then shard order (index in
+// lists). With opts.Dedupe, hits sharing a non-empty ID fuse into one whose
+// body is the best-ranked occurrence and whose Sources list every occurrence,
+// best first. Result.Hits is the window [Offset, Offset+Limit) of that list.
+// Total sums the shards' totals; it is a lower bound (Gte) when a shard
+// failed, a shard's own total was Gte, or dedupe removed hits.
+//
+// Merge does not retain or modify lists; Fused hits share Doc and Native with
+// them.
+func Merge(lists []List, failed int, opts Options) Result {
+	occs, groups, removed := collect(lists, opts.Dedupe)
+	res := Result{Strategy: RRF}
+	rrf(lists, occs, groups, kOf(&opts))
+	idx := order(occs, groups)
+	lo, hi := window(len(idx), opts.Offset, opts.Limit)
+	res.Hits = build(lists, occs, groups, idx[lo:hi])
+	res.Total, res.TotalRelation = total(lists, failed, removed)
+	res.Facets = facets(lists, failed, opts.MaxFacetValues)
+	return res
+}
+
+// total sums the shards' totals (negative ones count as 0, the sum saturates)
+// and says whether the sum is exact.
+func total(lists []List, failed, removed int) (int64, Relation) {
+	var t int64
+	rel := Eq
+	if failed > 0 || removed > 0 {
+		rel = Gte
+	}
+	for i := range lists {
+		t = addSat(t, max(lists[i].Total, 0))
+		if lists[i].TotalRelation == Gte {
+			rel = Gte
+		}
+	}
+	return t, rel
 }

@@ -64,4 +64,7 @@ type Result struct {
 	Total         int64
 	TotalRelation Relation
 	Facets        []Facet
+	// Strategy is the strategy actually applied (AutoChoice resolves to Raw
+	// or RRFZ; strategies fall back as their docs say).
+	Strategy Strategy
 }
