@@ -1,0 +1,155 @@
+package dialect
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// meiliOptions are the presentation switches of a Meilisearch request that
+// Query does not carry: they change the answer's shape, not the search.
+type meiliOptions struct {
+	showScore bool
+	paged     bool // page/hitsPerPage given: answer with finite pagination
+}
+
+func meiliOptionsOf(q *Query) meiliOptions {
+	var o meiliOptions
+	if q.Dialect != meiliName {
+		return o
+	}
+	if len(q.Body) == 0 {
+		o.showScore = q.Params != nil && len(q.Params["showRankingScore"]) > 0 && q.Params["showRankingScore"][0] == "true"
+		o.paged = q.Params != nil && (len(q.Params["page"]) > 0 || len(q.Params["hitsPerPage"]) > 0)
+		return o
+	}
+	// Re-read only the members that matter, and only when they can be there
+	// ("age" is in both "page" and "hitsPerPage").
+	if !bytes.Contains(q.Body, []byte("showRankingScore")) && !bytes.Contains(q.Body, []byte("age")) {
+		return o
+	}
+	var m struct {
+		ShowRankingScore bool            `json:"showRankingScore"`
+		Page             json.RawMessage `json:"page"`
+		HitsPerPage      json.RawMessage `json:"hitsPerPage"`
+	}
+	if json.Unmarshal(q.Body, &m) != nil {
+		return o
+	}
+	o.showScore = m.ShowRankingScore
+	o.paged = (m.Page != nil && string(m.Page) != "null") || (m.HitsPerPage != nil && string(m.HitsPerPage) != "null")
+	return o
+}
+
+// meiliRemoteCode is the remoteErrors code for a failed shard.
+func meiliRemoteCode(s Status) string {
+	switch s {
+	case StatusTimeout:
+		return "shard_timeout"
+	case StatusUnavailable:
+		return "shard_unavailable"
+	case StatusInvalid:
+		return "shard_invalid_response"
+	case StatusSkipped:
+		return "shard_skipped"
+	}
+	return "shard_error"
+}
+
+// EncodeResponse writes a Meilisearch search answer. Each hit is its document
+// with _federation {shard, rank, score} spliced in (plus sources with
+// showRankingScoreDetails) and, when the client asked showRankingScore, the
+// engine's own _rankingScore (only for shards that return scores). Failed and
+// skipped shards are listed in remoteErrors, as Meilisearch lists failed
+// remotes of a federated search.
+func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
+	o := meiliOptionsOf(q)
+	b := make([]byte, 0, 256+len(res.Result.Hits)*512)
+	b = append(b, `{"hits":[`...)
+	var extra [3]field
+	var num []byte
+	for i := range res.Result.Hits {
+		h := &res.Result.Hits[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		fs := extra[:0]
+		if o.showScore && h.Scored {
+			num = appendFloat(num[:0], h.Score)
+			fs = append(fs, field{"_rankingScore", num})
+		}
+		fs = append(fs, field{"_federation", appendFederation(nil, h, q.Explain)})
+		b = appendObjectWith(b, h.Doc, fs...)
+	}
+	b = append(b, `],"query":`...)
+	b = appendString(b, q.Text)
+	b = append(b, `,"processingTimeMs":`...)
+	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
+	limit := clientLimit(q, m.DefaultLimit())
+	if o.paged {
+		b = appendMeiliPages(b, q.Offset, limit, res.Result.Total)
+	} else {
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, int64(limit), 10)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, int64(q.Offset), 10)
+		b = append(b, `,"estimatedTotalHits":`...)
+		b = strconv.AppendInt(b, res.Result.Total, 10)
+	}
+	if len(q.Facets) > 0 || len(res.Result.Facets) > 0 {
+		b = append(b, `,"facetDistribution":{`...)
+		for i, f := range res.Result.Facets {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.Name)
+			b = append(b, ":{"...)
+			for j, v := range f.Values {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, v.Value)
+				b = append(b, ':')
+				b = strconv.AppendInt(b, v.Count, 10)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if failed := failedShards(res.Shards); len(failed) > 0 {
+		b = append(b, `,"remoteErrors":{`...)
+		for i, r := range failed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			code := meiliRemoteCode(r.Status)
+			typ := "system"
+			if r.Status == StatusSkipped {
+				typ = "invalid_request"
+			}
+			b = appendString(b, r.Name)
+			b = append(b, ':')
+			b = append(b, m.EncodeError(&Error{Code: code, Type: typ, Message: "shard " + r.Name + ": " + shardReason(r)})...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// appendMeiliPages writes the finite-pagination members Meilisearch returns
+// when the client paged with page/hitsPerPage.
+func appendMeiliPages(b []byte, offset, limit int, total int64) []byte {
+	page, pages := int64(1), int64(0)
+	if limit > 0 {
+		page = int64(offset/limit) + 1
+		pages = (total + int64(limit) - 1) / int64(limit)
+	}
+	b = append(b, `,"hitsPerPage":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, `,"page":`...)
+	b = strconv.AppendInt(b, page, 10)
+	b = append(b, `,"totalPages":`...)
+	b = strconv.AppendInt(b, pages, 10)
+	b = append(b, `,"totalHits":`...)
+	return strconv.AppendInt(b, total, 10)
+}
