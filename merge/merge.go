@@ -102,14 +102,62 @@ type FacetValue struct {
 // them.
 func Merge(lists []List, failed int, opts Options) Result {
 	occs, groups, removed := collect(lists, opts.Dedupe)
-	res := Result{Strategy: RRF}
-	rrf(lists, occs, groups, kOf(&opts))
+	res := Result{Strategy: fuse(lists, occs, groups, &opts)}
+	for g := range groups {
+		groups[g].score = finite(groups[g].score)
+	}
 	idx := order(occs, groups)
 	lo, hi := window(len(idx), opts.Offset, opts.Limit)
 	res.Hits = build(lists, occs, groups, idx[lo:hi])
 	res.Total, res.TotalRelation = total(lists, failed, removed)
 	res.Facets = facets(lists, failed, opts.MaxFacetValues)
 	return res
+}
+
+// fuse scores every group by the strategy of the options and returns the
+// strategy it applied. "" and unknown strategies are RRF.
+func fuse(lists []List, occs []occ, groups []group, opts *Options) Strategy {
+	k, depth := kOf(opts), depthOf(opts)
+	s := resolve(lists, opts)
+	var sts []stats
+	if s == Score || s == Raw || s == RRFZ {
+		sts = make([]stats, len(lists))
+		for i := range lists {
+			sts[i] = listStats(&lists[i], depth, k)
+		}
+	}
+	switch s {
+	case Score:
+		scoreFuse(lists, sts, occs, groups, opts.Normalizer, opts.Combine, k)
+	case Raw:
+		rawFuse(lists, sts, occs, groups, k)
+	case RRFZ:
+		rrfz(lists, sts, occs, groups, k, depth)
+	case Interleave:
+		interleave(occs, groups)
+	default:
+		rrf(lists, occs, groups, k)
+		s = RRF
+	}
+	return s
+}
+
+// resolve turns AutoChoice into Raw or RRFZ: RRFZ without an Auto or when a
+// list is rank-only (raw scores cannot be compared with ranks), else the
+// Auto's current choice.
+func resolve(lists []List, opts *Options) Strategy {
+	if opts.Strategy != AutoChoice {
+		return opts.Strategy
+	}
+	if opts.Auto == nil {
+		return RRFZ
+	}
+	for i := range lists {
+		if !isScored(&lists[i]) {
+			return RRFZ
+		}
+	}
+	return opts.Auto.Choice()
 }
 
 // total sums the shards' totals (negative ones count as 0, the sum saturates)
