@@ -1,0 +1,143 @@
+package merge
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+func TestKSDistance(t *testing.T) {
+	tests := []struct {
+		a, b []float64
+		want float64
+	}{
+		{[]float64{1, 2, 3}, []float64{1, 2, 3}, 0},
+		{[]float64{1, 2}, []float64{3, 4}, 1},
+		// x=1: .25 vs 0; x=2: .5 vs 0; x=3: .75 vs .25; x=4: 1 vs .5.
+		{[]float64{1, 2, 3, 4}, []float64{3, 4, 5, 6}, 0.5},
+		// Ties step together: x=1: 2/3 vs 1/3; x=2: 1 vs 1.
+		{[]float64{1, 1, 2}, []float64{1, 2, 2}, 1.0 / 3},
+		{nil, []float64{1}, 1},
+	}
+	for _, tt := range tests {
+		if got := ksDistance(tt.a, tt.b); !near(got, tt.want) {
+			t.Errorf("ks(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// answer is one shard answer of n hits whose scores are drawn by score.
+func answer(shard string, n int, score func() float64) List {
+	l := List{Shard: shard}
+	for i := range n {
+		l.Hits = append(l.Hits, Hit{ID: fmt.Sprintf("%s%d", shard, i), Score: score(), Scored: true})
+	}
+	return l
+}
+
+func TestAutoChoice(t *testing.T) {
+	bm25 := func(r *rand.Rand) func() float64 { return func() float64 { return 5 + 10*r.Float64() } }
+	cosine := func(r *rand.Rand) func() float64 { return func() float64 { return r.Float64() } }
+	tests := []struct {
+		name     string
+		hint     bool
+		queries  int
+		a, b     func(*rand.Rand) func() float64
+		rankOnly bool
+		want     Strategy
+	}{
+		{name: "same scorer", queries: 50, a: bm25, b: bm25, want: Raw},
+		{name: "different scorers", queries: 50, a: bm25, b: cosine, want: RRFZ},
+		{name: "too little history", queries: 5, a: bm25, b: bm25, want: RRFZ},
+		{name: "rank-only shard", queries: 50, a: bm25, b: bm25, rankOnly: true, want: RRFZ},
+		{name: "operator hint", hint: true, queries: 5, a: bm25, b: cosine, want: Raw},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			auto := NewAuto(tt.hint)
+			if got := auto.Choice(); got != RRFZ && !tt.hint {
+				t.Fatalf("before any Refresh: %s, want rrf_z", got)
+			}
+			for range tt.queries {
+				b := answer("B", 20, tt.b(r))
+				if tt.rankOnly {
+					b = list("B", "x", "y")
+				}
+				auto.Observe([]List{answer("A", 20, tt.a(r)), b})
+			}
+			auto.Refresh()
+			if got := auto.Choice(); got != tt.want {
+				t.Errorf("choice %s (distance %v), want %s", got, auto.Distance(), tt.want)
+			}
+		})
+	}
+}
+
+func TestAutoHistoryIsBounded(t *testing.T) {
+	auto := NewAuto(false)
+	r := rand.New(rand.NewPCG(3, 4))
+	// 200 answers of one scorer, then 60 of another: the ring keeps only
+	// the last 50 answers, so both shards now look like the second one.
+	for range 200 {
+		auto.Observe([]List{answer("A", 10, r.Float64), answer("B", 10, r.Float64)})
+	}
+	for range 60 {
+		f := func() float64 { return 100 + r.Float64() }
+		auto.Observe([]List{answer("A", 10, f), answer("B", 10, f)})
+	}
+	auto.Refresh()
+	if got := auto.Choice(); got != Raw {
+		t.Errorf("choice %s, want raw", got)
+	}
+	for _, rg := range auto.shards {
+		if rg.n != ringSize {
+			t.Errorf("ring holds %d, want %d", rg.n, ringSize)
+		}
+	}
+}
+
+func TestMergeAuto(t *testing.T) {
+	lists := []List{scored("A", "a", 1.0), scored("B", "b", 9.0)}
+	if got := Merge(lists, 0, Options{Strategy: AutoChoice, Auto: NewAuto(true)}).Strategy; got != Raw {
+		t.Errorf("hinted auto applied %s, want raw", got)
+	}
+	lists[1] = list("B", "b")
+	if got := Merge(lists, 0, Options{Strategy: AutoChoice, Auto: NewAuto(true)}).Strategy; got != RRFZ {
+		t.Errorf("auto with a rank-only list applied %s, want rrf_z", got)
+	}
+	if got := Merge(lists, 0, Options{Strategy: AutoChoice}).Strategy; got != RRFZ {
+		t.Errorf("auto without Auto applied %s, want rrf_z", got)
+	}
+	var zero Auto
+	if got := zero.Choice(); got != RRFZ || !math.IsNaN(zero.Distance()) {
+		t.Errorf("zero Auto: %s, distance %v", got, zero.Distance())
+	}
+}
+
+// TestAutoConcurrent runs Observe, Refresh and Choice together; run with
+// -race.
+func TestAutoConcurrent(t *testing.T) {
+	auto := NewAuto(false)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 200 {
+				auto.Observe([]List{answer("A", 10, r.Float64), answer("B", 10, r.Float64)})
+				if g%4 == 0 {
+					auto.Refresh()
+				}
+				_ = auto.Choice()
+				_ = auto.Distance()
+			}
+		})
+	}
+	wg.Wait()
+	auto.Refresh()
+	if got := auto.Choice(); got != Raw {
+		t.Errorf("choice %s, want raw", got)
+	}
+}
