@@ -74,8 +74,8 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		fs := extra[:0]
-		if o.showScore && h.Scored {
-			num = appendFloat(num[:0], h.Score)
+		if o.showScore && h.Hit.Scored {
+			num = appendFloat(num[:0], h.Hit.Score)
 			fs = append(fs, field{"_rankingScore", num})
 		}
 		fs = append(fs, field{"_federation", appendFederation(nil, h, q.Explain)})

@@ -1,0 +1,305 @@
+package dialect
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strconv"
+)
+
+// Elasticsearch Query DSL (https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl.html)
+// is translated only where it has a canonical meaning: a full-text query
+// (match_all, match, multi_match, query_string, simple_query_string) gives
+// Query.Text, term/terms clauses (alone or in bool.must/bool.filter) give
+// Query.Filter. Anything else (should, must_not, range, exists, nested,
+// function_score, ...) sets RawFilter: the query then goes only to
+// Elasticsearch/OpenSearch shards, as sent.
+
+// esQueryInfo is what a query translates into.
+type esQueryInfo struct {
+	text    string
+	hasText bool
+	clauses []Clause
+	fits    bool
+}
+
+// esMaxDepth bounds bool nesting we try to translate.
+const esMaxDepth = 16
+
+// parseESQuery reads a raw "query" object. err is a parsing_exception for a
+// query that is not an object with exactly one query type.
+func parseESQuery(raw []byte) (esQueryInfo, error) {
+	info := esQueryInfo{fits: true}
+	if err := info.walk(raw, 0, false); err != nil {
+		return esQueryInfo{}, err
+	}
+	return info, nil
+}
+
+// queryType splits {"type": body}.
+func esQueryType(raw []byte) (string, json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return "", nil, esParsing("[query] malformed query, expected a JSON object")
+	}
+	if len(m) != 1 {
+		return "", nil, esParsing("[query] malformed query, expected exactly one query type but found " + strconv.Itoa(len(m)))
+	}
+	for k, v := range m {
+		return k, v, nil
+	}
+	return "", nil, nil
+}
+
+// walk folds one query into info. inFilter is true inside bool.filter, where
+// full-text queries have no scoring meaning and are not translated.
+func (info *esQueryInfo) walk(raw []byte, depth int, inFilter bool) error {
+	typ, body, err := esQueryType(raw)
+	if err != nil {
+		return err
+	}
+	if depth > esMaxDepth {
+		info.fits = false
+		return nil
+	}
+	switch typ {
+	case "match_all":
+		return nil
+	case "match", "match_phrase", "multi_match", "query_string", "simple_query_string":
+		text, ok := esQueryText(typ, body)
+		if !ok || info.hasText || inFilter {
+			info.fits = false
+			return nil
+		}
+		info.text, info.hasText = text, true
+	case "term", "terms":
+		c, ok := esTermClause(typ, body)
+		if !ok {
+			info.fits = false
+			return nil
+		}
+		info.clauses = append(info.clauses, c)
+	case "bool":
+		return info.walkBool(body, depth, inFilter)
+	default:
+		info.fits = false
+	}
+	return nil
+}
+
+func (info *esQueryInfo) walkBool(body []byte, depth int, inFilter bool) error {
+	var b map[string]json.RawMessage
+	if json.Unmarshal(body, &b) != nil {
+		return esParsing("[bool] query malformed, expected a JSON object")
+	}
+	for k, v := range b {
+		switch k {
+		case "must", "filter":
+			for _, q := range esClauseList(v) {
+				if err := info.walk(q, depth+1, inFilter || k == "filter"); err != nil {
+					return err
+				}
+			}
+		case "should", "must_not":
+			if len(esClauseList(v)) > 0 {
+				info.fits = false
+			}
+		case "boost", "_name", "minimum_should_match":
+		default:
+			info.fits = false
+		}
+	}
+	return nil
+}
+
+// esClauseList reads a bool occurrence: one query object or an array of them.
+func esClauseList(raw []byte) []json.RawMessage {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '{' {
+		return []json.RawMessage{raw}
+	}
+	var list []json.RawMessage
+	_ = json.Unmarshal(raw, &list)
+	return list
+}
+
+// esQueryText extracts the query text of a full-text query.
+func esQueryText(typ string, body []byte) (string, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return "", false
+	}
+	if typ == "match" || typ == "match_phrase" {
+		// {"field": "text"} or {"field": {"query": "text", ...}}
+		if len(m) != 1 {
+			return "", false
+		}
+		for _, v := range m {
+			if isObject(v) {
+				var inner map[string]json.RawMessage
+				if json.Unmarshal(v, &inner) != nil {
+					return "", false
+				}
+				v = inner["query"]
+			}
+			return esScalar(v)
+		}
+	}
+	return esScalar(m["query"])
+}
+
+// esScalar renders a string, number or boolean; ok is false otherwise.
+func esScalar(raw []byte) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == '{' || raw[0] == '[' || raw[0] == 'n' {
+		return "", false
+	}
+	return scalarString(raw), true
+}
+
+// esTermClause reads {"field": value | {"value": v}} or {"field": [values]}.
+func esTermClause(typ string, body []byte) (Clause, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return Clause{}, false
+	}
+	delete(m, "boost")
+	delete(m, "_name")
+	if len(m) != 1 {
+		return Clause{}, false
+	}
+	for field, v := range m {
+		if typ == "term" {
+			if isObject(v) {
+				var inner map[string]json.RawMessage
+				if json.Unmarshal(v, &inner) != nil {
+					return Clause{}, false
+				}
+				v = inner["value"]
+			}
+			s, ok := esScalar(v)
+			return Clause{Field: field, Values: []string{s}}, ok
+		}
+		var elems []json.RawMessage
+		if json.Unmarshal(v, &elems) != nil || len(elems) == 0 {
+			return Clause{}, false // terms lookup objects are not translated
+		}
+		c := Clause{Field: field}
+		for _, e := range elems {
+			s, ok := esScalar(e)
+			if !ok {
+				return Clause{}, false
+			}
+			c.Values = append(c.Values, s)
+		}
+		return c, true
+	}
+	return Clause{}, false
+}
+
+// esAgg is one terms aggregation of the client's request.
+type esAgg struct {
+	Name, Field string
+	Size        int // 0: Elasticsearch's default, 10
+}
+
+// parseESAggs reads "aggs"/"aggregations". Only terms aggregations on a
+// field, without sub-aggregations, can be merged across shards; any other
+// aggregation is an illegal_argument_exception (rather than silently dropped).
+func parseESAggs(raw []byte) ([]esAgg, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, esParsing("[aggs] expected a JSON object of aggregations")
+	}
+	aggs := make([]esAgg, 0, len(m))
+	for name, body := range m {
+		var a struct {
+			Terms *struct {
+				Field string          `json:"field"`
+				Size  json.RawMessage `json:"size"`
+			} `json:"terms"`
+			Aggs         json.RawMessage `json:"aggs"`
+			Aggregations json.RawMessage `json:"aggregations"`
+		}
+		if json.Unmarshal(body, &a) != nil || a.Terms == nil || a.Terms.Field == "" || a.Aggs != nil || a.Aggregations != nil {
+			return nil, esIllegal("aggregation [" + name + "] cannot be federated: only terms aggregations on a field, without sub-aggregations, are merged across shards")
+		}
+		agg := esAgg{Name: name, Field: a.Terms.Field}
+		if a.Terms.Size != nil {
+			n, ok := rawCount(a.Terms.Size)
+			if !ok {
+				return nil, esIllegal("[size] must be a non-negative integer in aggregation [" + name + "]")
+			}
+			agg.Size = n
+		}
+		aggs = append(aggs, agg)
+	}
+	sort.Slice(aggs, func(i, j int) bool { return aggs[i].Name < aggs[j].Name })
+	return aggs, nil
+}
+
+// parseESSource reads "_source": true/false, a field, a list of fields or
+// {includes, excludes}. nil means all fields; an empty list none. Excludes are
+// not translated (same-dialect shards still receive them).
+func parseESSource(raw []byte) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if v, ok := rawBool(raw); ok {
+		if v {
+			return nil, nil
+		}
+		return []string{}, nil
+	}
+	if ss, ok := rawStrings(raw); ok {
+		return ss, nil
+	}
+	var obj struct {
+		Includes json.RawMessage `json:"includes"`
+		Include  json.RawMessage `json:"include"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		inc := obj.Includes
+		if inc == nil {
+			inc = obj.Include
+		}
+		if inc == nil {
+			return nil, nil
+		}
+		if ss, ok := rawStrings(inc); ok {
+			return ss, nil
+		}
+	}
+	return nil, esParsing("[_source] expected a boolean, a field, an array of fields or an object with includes")
+}
+
+// buildESQuery renders the canonical text and filter as Query DSL.
+func buildESQuery(text string, f *Filter) map[string]any {
+	var must any
+	if text != "" {
+		must = map[string]any{"multi_match": map[string]any{"query": text}}
+	}
+	if f == nil || len(f.And) == 0 {
+		if must == nil {
+			return map[string]any{"match_all": map[string]any{}}
+		}
+		return must.(map[string]any)
+	}
+	filters := make([]any, 0, len(f.And))
+	for _, c := range f.And {
+		if len(c.Values) == 1 {
+			filters = append(filters, map[string]any{"term": map[string]any{c.Field: c.Values[0]}})
+			continue
+		}
+		filters = append(filters, map[string]any{"terms": map[string]any{c.Field: c.Values}})
+	}
+	b := map[string]any{"filter": filters}
+	if must != nil {
+		b["must"] = must
+	}
+	return map[string]any{"bool": b}
+}
