@@ -1,0 +1,193 @@
+package merge
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// bytesReader hands out fuzz bytes; past the end it yields zeros.
+type bytesReader []byte
+
+func (b *bytesReader) byte() byte {
+	if len(*b) == 0 {
+		return 0
+	}
+	c := (*b)[0]
+	*b = (*b)[1:]
+	return c
+}
+
+// float reads a score: mostly small values (so that ties and duplicates are
+// common), sometimes 8 raw bytes (any float64, NaN and ±Inf included).
+func (b *bytesReader) float() float64 {
+	c := b.byte()
+	if c < 0xf0 {
+		return float64(int(c)-120) / 8
+	}
+	var u [8]byte
+	for i := range u {
+		u[i] = b.byte()
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(u[:]))
+}
+
+var fuzzStrategies = []Strategy{RRF, RRFZ, Score, Raw, Interleave, AutoChoice, "bogus"}
+var fuzzNormalizers = []Normalizer{MinMax, ZScore, L2, Max, None, ""}
+
+// decodeOptions reads merge options from fuzz bytes.
+func decodeOptions(b *bytesReader) Options {
+	o := Options{
+		Strategy:       fuzzStrategies[int(b.byte())%len(fuzzStrategies)],
+		Normalizer:     fuzzNormalizers[int(b.byte())%len(fuzzNormalizers)],
+		Dedupe:         b.byte()%2 == 0,
+		Offset:         int(int8(b.byte())),
+		Limit:          int(int8(b.byte())),
+		Depth:          int(b.byte()%16) - 2,
+		K:              b.float(),
+		MaxFacetValues: int(b.byte()%5) - 1,
+	}
+	if b.byte()%2 == 1 {
+		o.Combine = MNZ
+	}
+	if b.byte()%2 == 1 {
+		o.Auto = NewAuto(b.byte()%2 == 0)
+	}
+	return o
+}
+
+// decodeLists reads up to 6 shard answers of up to 20 hits each.
+func decodeLists(b *bytesReader) []List {
+	lists := make([]List, b.byte()%7)
+	for i := range lists {
+		l := &lists[i]
+		l.Shard = fmt.Sprintf("s%d", b.byte()%8) // shard names may repeat
+		l.Weight = b.float()
+		l.Total = int64(int8(b.byte())) << (b.byte() % 64)
+		if b.byte()%3 == 0 {
+			l.TotalRelation = Gte
+		}
+		l.FacetsTruncated = b.byte()%4 == 0
+		flags := b.byte()
+		for range b.byte() % 21 {
+			h := Hit{Scored: flags%4 != 0, Score: b.float()}
+			if c := b.byte(); c%8 != 0 {
+				h.ID = fmt.Sprintf("d%d", c%16)
+			}
+			l.Hits = append(l.Hits, h)
+		}
+		for range b.byte() % 3 {
+			if l.Facets == nil {
+				l.Facets = map[string]map[string]int64{}
+			}
+			name := fmt.Sprintf("f%d", b.byte()%3)
+			if l.Facets[name] == nil {
+				l.Facets[name] = map[string]int64{}
+			}
+			l.Facets[name][fmt.Sprintf("v%d", b.byte()%6)] = int64(int8(b.byte())) << (b.byte() % 64)
+		}
+	}
+	return lists
+}
+
+// FuzzMerge decodes options, a failed-shard count and shard answers from the
+// fuzz input and checks that Merge does not panic and keeps its invariants.
+func FuzzMerge(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 2, 3, 0, 0, 1, 0, 1, 5, 0, 3, 1, 5, 2, 10, 3})
+	f.Add([]byte("\x01\x01\x00\x01\x03\x04\x00\x00\x00\x00\x01\x03\x01\x20\x03\x00\x00\x07\x81\x02\x50\x02"))
+	f.Add([]byte("\x02\x02\x00\x00\x00\x10\x00\x00\x01\x00\x01\x04\x05\xff\x00\x00\x00\x00\x00\x00\xf8\x7f\x03\x02\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := bytesReader(data)
+		opts := decodeOptions(&b)
+		failed := int(b.byte() % 3)
+		lists := decodeLists(&b)
+		checkInvariants(t, lists, failed, opts)
+		res := Merge(lists, failed, opts)
+		checkFacets(t, res.Facets, max(opts.MaxFacetValues, 0))
+		if res.Total < 0 {
+			t.Fatalf("negative total %d", res.Total)
+		}
+	})
+}
+
+// checkFacets: facets by name, values count descending then value
+// ascending, at most maxValues (0 = 100) values.
+func checkFacets(t *testing.T, fs []Facet, maxValues int) {
+	t.Helper()
+	if maxValues == 0 {
+		maxValues = defaultMaxFacetValues
+	}
+	for i, f := range fs {
+		if i > 0 && fs[i-1].Name >= f.Name {
+			t.Fatalf("facets out of order: %q then %q", fs[i-1].Name, f.Name)
+		}
+		if len(f.Values) > maxValues {
+			t.Fatalf("facet %q holds %d values, cap %d", f.Name, len(f.Values), maxValues)
+		}
+		for j := 1; j < len(f.Values); j++ {
+			p, v := f.Values[j-1], f.Values[j]
+			if p.Count < v.Count || p.Count == v.Count && p.Value >= v.Value {
+				t.Fatalf("facet %q values out of order: %+v then %+v", f.Name, p, v)
+			}
+		}
+	}
+}
+
+// FuzzAutoObserve feeds fuzzed answers to Observe and runs Refresh: no
+// panic, and Choice is always Raw or RRFZ.
+func FuzzAutoObserve(f *testing.F) {
+	f.Add([]byte{}, false)
+	f.Add([]byte{2, 0, 1, 0, 0, 1, 9, 5, 1, 6, 2, 7, 3, 1, 0, 0, 0, 1, 5, 5, 1, 6, 2}, false)
+	f.Fuzz(func(t *testing.T, data []byte, hint bool) {
+		b := bytesReader(data)
+		auto := NewAuto(hint)
+		for len(b) > 0 {
+			auto.Observe(decodeLists(&b))
+			if b.byte()%4 == 0 {
+				auto.Refresh()
+			}
+			if c := auto.Choice(); c != Raw && c != RRFZ {
+				t.Fatalf("choice %q", c)
+			}
+			if d := auto.Distance(); d < 0 || d > 1 {
+				t.Fatalf("distance %v", d)
+			}
+		}
+	})
+}
+
+// FuzzKSDistance: the statistic of two samples lies in [0, 1], is symmetric
+// and is 0 for a sample against itself.
+func FuzzKSDistance(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, []byte{3, 4, 5})
+	f.Add([]byte{1, 1, 2}, []byte{1, 2, 2})
+	f.Fuzz(func(t *testing.T, x, y []byte) {
+		a, b := sortedFloats(x), sortedFloats(y)
+		d := ksDistance(a, b)
+		if d < 0 || d > 1 || d != ksDistance(b, a) {
+			t.Fatalf("ks %v (reverse %v)", d, ksDistance(b, a))
+		}
+		if len(a) > 0 && ksDistance(a, a) != 0 {
+			t.Fatalf("ks(a, a) = %v", ksDistance(a, a))
+		}
+	})
+}
+
+func sortedFloats(p []byte) []float64 {
+	out := make([]float64, len(p))
+	for i, c := range p {
+		out[i] = float64(c % 32)
+	}
+	insertionSort(out)
+	return out
+}
+
+func insertionSort(a []float64) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
