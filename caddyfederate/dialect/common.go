@@ -110,6 +110,15 @@ func skipString(b []byte, i int) (int, error) {
 // [start, end) the member occupies (key through value). fn returns false to
 // stop.
 func eachMember(obj []byte, fn func(key string, val []byte, start, end int) bool) error {
+	return eachMemberRaw(obj, func(key, val []byte, start, end int) bool {
+		return fn(string(key), val, start, end)
+	})
+}
+
+// eachMemberRaw is eachMember with the key as bytes, which callers compare
+// with string(key) == "..." without allocating. key aliases obj unless it
+// holds escapes.
+func eachMemberRaw(obj []byte, fn func(key, val []byte, start, end int) bool) error {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return errBadJSON
@@ -127,7 +136,10 @@ func eachMember(obj []byte, fn func(key string, val []byte, start, end int) bool
 		if err != nil {
 			return err
 		}
-		key := unquoteKey(obj[i:kend])
+		key := obj[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquoteKey(obj[i:kend]))
+		}
 		i = skipSpace(obj, kend)
 		if i >= len(obj) || obj[i] != ':' {
 			return errBadJSON
@@ -205,8 +217,8 @@ func unquoteKey(raw []byte) string {
 func member(obj []byte, key string) ([]byte, bool) {
 	var out []byte
 	found := false
-	_ = eachMember(obj, func(k string, v []byte, _, _ int) bool {
-		if k == key {
+	_ = eachMemberRaw(obj, func(k, v []byte, _, _ int) bool {
+		if string(k) == key {
 			out, found = v, true
 			return false
 		}
@@ -278,9 +290,9 @@ func isObject(raw []byte) bool {
 
 // withoutMembers returns obj minus the top-level members drop selects. When
 // nothing is dropped obj itself is returned (no copy).
-func withoutMembers(obj []byte, drop func(key string) bool) []byte {
+func withoutMembers(obj []byte, drop func(key []byte) bool) []byte {
 	dropped := false
-	if err := eachMember(obj, func(k string, _ []byte, _, _ int) bool {
+	if err := eachMemberRaw(obj, func(k, _ []byte, _, _ int) bool {
 		dropped = drop(k)
 		return !dropped
 	}); err != nil || !dropped {
@@ -288,7 +300,7 @@ func withoutMembers(obj []byte, drop func(key string) bool) []byte {
 	}
 	out := make([]byte, 1, len(obj))
 	out[0] = '{'
-	_ = eachMember(obj, func(k string, _ []byte, start, end int) bool {
+	_ = eachMemberRaw(obj, func(k, _ []byte, start, end int) bool {
 		if drop(k) {
 			return true
 		}
@@ -609,4 +621,43 @@ func clientLimit(q *Query, def int) int {
 		return q.Limit
 	}
 	return def
+}
+
+// topMembers validates body as JSON and returns the raw values of the named
+// top-level members (nil when absent), aliasing body. It is how shard answers
+// are read: one validating scan, then a walk that skips everything else.
+func topMembers(body []byte, keys ...string) ([][]byte, error) {
+	if !json.Valid(body) {
+		return nil, errBadJSON
+	}
+	vals := make([][]byte, len(keys))
+	err := eachMemberRaw(body, func(k, v []byte, _, _ int) bool {
+		for i, key := range keys {
+			if string(k) == key && vals[i] == nil {
+				vals[i] = v
+			}
+		}
+		return true
+	})
+	return vals, err
+}
+
+// isArray reports whether raw is a JSON array.
+func isArray(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '['
+}
+
+// rawInt reads an optional JSON integer: absent or null is not present, any
+// other non-integer is an error.
+func rawInt(raw []byte) (n int64, present bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false, nil
+	}
+	n, err = strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%.40q is not an integer", raw)
+	}
+	return n, true, nil
 }

@@ -244,29 +244,17 @@ func esPassThrough(q *Query) (map[string]any, error) {
 	return m, nil
 }
 
-// esAnswer is the part of a search answer that is decoded; hits stay raw.
-type esAnswer struct {
-	TimedOut bool `json:"timed_out"`
-	Hits     *struct {
-		Total json.RawMessage `json:"total"`
-		Hits  json.RawMessage `json:"hits"`
-	} `json:"hits"`
-	Aggregations map[string]json.RawMessage `json:"aggregations"`
-}
-
 // esHitParts are the members of one hit the merge needs.
 type esHitParts struct {
-	id, index, source, score []byte
+	id, source, score []byte
 }
 
 func splitESHit(h []byte) (esHitParts, error) {
 	var p esHitParts
-	err := eachMember(h, func(k string, v []byte, _, _ int) bool {
-		switch k {
+	err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
+		switch string(k) {
 		case "_id":
 			p.id = v
-		case "_index":
-			p.index = v
 		case "_source":
 			p.source = v
 		case "_score":
@@ -280,16 +268,22 @@ func splitESHit(h []byte) (esHitParts, error) {
 var emptyObject = []byte("{}")
 
 func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	var a esAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
+	top, err := topMembers(body, "hits", "aggregations", "timed_out")
+	if err != nil {
 		return merge.List{}, errInvalid(d.name, err)
 	}
-	if a.Hits == nil || a.Hits.Hits == nil || string(a.Hits.Hits) == "null" {
+	var total, hitsRaw []byte
+	if isObject(top[0]) {
+		total, _ = member(top[0], "total")
+		hitsRaw, _ = member(top[0], "hits")
+	}
+	if !isArray(hitsRaw) {
 		return merge.List{}, errInvalidMsg(d.name, "no hits.hits array")
 	}
 	var l merge.List
 	var bad error
-	err := eachElement(a.Hits.Hits, func(h []byte) bool {
+	hits := bytes.Clone(hitsRaw) // hits outlive the shard's body buffer
+	err = eachElement(hits, func(h []byte) bool {
 		p, err := splitESHit(h)
 		if err != nil {
 			bad = errInvalidMsg(d.name, "a hit is not an object")
@@ -314,13 +308,18 @@ func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, erro
 	if err != nil {
 		return merge.List{}, errInvalid(d.name, err)
 	}
-	if err := decodeESTotal(&l, a.Hits.Total); err != nil {
+	if err := decodeESTotal(&l, total); err != nil {
 		return merge.List{}, errInvalid(d.name, err)
 	}
-	if a.TimedOut {
+	if timedOut, _ := rawBool(top[2]); timedOut {
 		l.TotalRelation = merge.Gte
 	}
-	decodeESAggs(&l, a.Aggregations)
+	if isObject(top[1]) {
+		var aggs map[string]json.RawMessage
+		if json.Unmarshal(top[1], &aggs) == nil {
+			decodeESAggs(&l, aggs)
+		}
+	}
 	return l, nil
 }
 

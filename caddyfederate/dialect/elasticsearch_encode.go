@@ -183,8 +183,8 @@ func esNativeHit(native []byte) bool {
 		return false
 	}
 	var hasIndex, hasID bool
-	_ = eachMember(native, func(k string, _ []byte, _, _ int) bool {
-		switch k {
+	_ = eachMemberRaw(native, func(k, _ []byte, _, _ int) bool {
+		switch string(k) {
 		case "_index":
 			hasIndex = true
 		case "_id":
@@ -228,8 +228,8 @@ func appendESHits(b []byte, q *Query, res *Response) []byte {
 			fs = append(fs, field{"_federation", appendFederation(nil, h, true)}, field{"_explanation", esExplanation(h)})
 		}
 		if esNativeHit(h.Native) {
-			native := withoutMembers(h.Native, func(k string) bool {
-				return k == "_score" || k == "_federation" || (q.Explain && k == "_explanation")
+			native := withoutMembers(h.Native, func(k []byte) bool {
+				return string(k) == "_score" || string(k) == "_federation" || (q.Explain && string(k) == "_explanation")
 			})
 			b = appendObjectWith(b, native, fs...)
 			continue

@@ -204,35 +204,30 @@ func intersectFederate(prev json.RawMessage, vals []string) []byte {
 	return appendStrings(nil, keep)
 }
 
-// federateAnswer is the decoded part of a federate answer.
-type federateAnswer struct {
-	Hits          json.RawMessage `json:"hits"`
-	Total         *int64          `json:"total"`
-	TotalRelation string          `json:"total_relation"`
-	Complete      *bool           `json:"complete"`
-	Facets        map[string]struct {
-		Values []struct {
-			Value string `json:"value"`
-			Count int64  `json:"count"`
-		} `json:"values"`
-		Exact bool `json:"exact"`
-	} `json:"facets"`
+// federateFacets is the decoded facets member of a federate answer.
+type federateFacets map[string]struct {
+	Values []struct {
+		Value string `json:"value"`
+		Count int64  `json:"count"`
+	} `json:"values"`
+	Exact bool `json:"exact"`
 }
 
 func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	var a federateAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
+	top, err := topMembers(body, "hits", "total", "total_relation", "complete", "facets")
+	if err != nil {
 		return merge.List{}, errInvalid(federateName, err)
 	}
-	if a.Hits == nil || string(a.Hits) == "null" {
+	if !isArray(top[0]) {
 		return merge.List{}, errInvalidMsg(federateName, "no hits array")
 	}
 	var l merge.List
 	var bad error
-	err := eachElement(a.Hits, func(h []byte) bool {
+	hits := bytes.Clone(top[0]) // hits outlive the shard's body buffer
+	err = eachElement(hits, func(h []byte) bool {
 		var id, score, doc []byte
-		if err := eachMember(h, func(k string, v []byte, _, _ int) bool {
-			switch k {
+		if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
+			switch string(k) {
 			case "id":
 				id = v
 			case "score":
@@ -264,25 +259,37 @@ func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) 
 	if err != nil {
 		return merge.List{}, errInvalid(federateName, err)
 	}
-	if a.Total != nil {
-		l.Total = *a.Total
-	} else {
+	total, hasTotal, err := rawInt(top[1])
+	if err != nil {
+		return merge.List{}, errInvalid(federateName, err)
+	}
+	l.Total = total
+	if !hasTotal {
 		l.Total, l.TotalRelation = int64(len(l.Hits)), merge.Gte
 	}
-	if a.TotalRelation == string(merge.Gte) || (a.Complete != nil && !*a.Complete) {
+	if scalarString(top[2]) == string(merge.Gte) {
 		l.TotalRelation = merge.Gte
 	}
-	for name, f := range a.Facets {
-		if l.Facets == nil {
-			l.Facets = map[string]map[string]int64{}
+	if complete, ok := rawBool(top[3]); ok && !complete {
+		l.TotalRelation = merge.Gte
+	}
+	if len(top[4]) > 0 && string(top[4]) != "null" {
+		var facets federateFacets
+		if err := json.Unmarshal(top[4], &facets); err != nil {
+			return merge.List{}, errInvalid(federateName, err)
 		}
-		vals := make(map[string]int64, len(f.Values))
-		for _, v := range f.Values {
-			vals[v.Value] += v.Count
-		}
-		l.Facets[name] = vals
-		if !f.Exact {
-			l.FacetsTruncated = true
+		for name, f := range facets {
+			if l.Facets == nil {
+				l.Facets = map[string]map[string]int64{}
+			}
+			vals := make(map[string]int64, len(f.Values))
+			for _, v := range f.Values {
+				vals[v.Value] += v.Count
+			}
+			l.Facets[name] = vals
+			if !f.Exact {
+				l.FacetsTruncated = true
+			}
 		}
 	}
 	return l, nil

@@ -3,6 +3,7 @@ package dialect
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,8 +62,8 @@ func (meilisearch) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	}
 	q.Body = body
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, meiliError("malformed_payload", "The search body is not a JSON object: "+err.Error()+".")
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, meiliError("malformed_payload", "The search body must be a JSON object.")
 	}
 	return q, decodeMeiliBody(q, m)
 }
@@ -280,8 +281,8 @@ func meiliPassThrough(q *Query, t Target, path string, limit int) (*Request, err
 		return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(q.Body, &m); err != nil {
-		return nil, meiliError("malformed_payload", "The search body is not a JSON object: "+err.Error()+".")
+	if err := json.Unmarshal(q.Body, &m); err != nil || m == nil {
+		return nil, meiliError("malformed_payload", "The search body must be a JSON object.")
 	}
 	delete(m, "page")
 	delete(m, "hitsPerPage")
@@ -295,26 +296,18 @@ func meiliPassThrough(q *Query, t Target, path string, limit int) (*Request, err
 	return &Request{Method: http.MethodPost, Path: path, Body: b, ContentType: "application/json"}, nil
 }
 
-// meiliAnswer is the part of a search answer that is decoded; hits stay raw.
-type meiliAnswer struct {
-	Hits               json.RawMessage             `json:"hits"`
-	EstimatedTotalHits *int64                      `json:"estimatedTotalHits"`
-	TotalHits          *int64                      `json:"totalHits"`
-	FacetDistribution  map[string]map[string]int64 `json:"facetDistribution"`
-}
-
 // meiliMeta reports the members Meilisearch adds about ranking, which are
 // not part of the document.
-func meiliMeta(k string) bool {
-	return k == "_rankingScore" || k == "_rankingScoreDetails" || k == "_federation"
+func meiliMeta(k []byte) bool {
+	return string(k) == "_rankingScore" || string(k) == "_rankingScoreDetails" || string(k) == "_federation"
 }
 
 func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	var a meiliAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
+	v, err := topMembers(body, "hits", "estimatedTotalHits", "totalHits", "facetDistribution")
+	if err != nil {
 		return merge.List{}, errInvalid(meiliName, err)
 	}
-	if a.Hits == nil || string(a.Hits) == "null" {
+	if !isArray(v[0]) {
 		return merge.List{}, errInvalidMsg(meiliName, "no hits array")
 	}
 	if idField == "" {
@@ -322,17 +315,12 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	}
 	var l merge.List
 	var bad error
-	err := eachElement(a.Hits, func(h []byte) bool {
-		if !isObject(h) {
-			bad = errInvalidMsg(meiliName, "a hit is not an object")
+	hits := bytes.Clone(v[0]) // hits outlive the shard's body buffer
+	err = eachElement(hits, func(h []byte) bool {
+		hit, err := meiliHit(h, idField)
+		if err != nil {
+			bad = err
 			return false
-		}
-		hit := merge.Hit{Native: h, Doc: withoutMembers(h, meiliMeta)}
-		if v, ok := lookupPath(h, idField); ok {
-			hit.ID = scalarString(v)
-		}
-		if v, ok := member(h, "_rankingScore"); ok {
-			hit.Score, hit.Scored = rawFloat(v)
 		}
 		l.Hits = append(l.Hits, hit)
 		return true
@@ -343,19 +331,55 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	if err != nil {
 		return merge.List{}, errInvalid(meiliName, err)
 	}
+	est, hasEst, err1 := rawInt(v[1])
+	total, hasTotal, err2 := rawInt(v[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return merge.List{}, errInvalid(meiliName, err)
+	}
 	switch {
-	case a.TotalHits != nil:
-		l.Total = *a.TotalHits
-	case a.EstimatedTotalHits != nil:
+	case hasTotal:
+		l.Total = total
+	case hasEst:
 		// An estimate, exact below maxTotalHits; treated as the count.
-		l.Total = *a.EstimatedTotalHits
+		l.Total = est
 	default:
 		l.Total, l.TotalRelation = int64(len(l.Hits)), merge.Gte
 	}
-	if len(a.FacetDistribution) > 0 {
-		l.Facets = a.FacetDistribution
+	if len(v[3]) > 0 && string(v[3]) != "null" {
+		if err := json.Unmarshal(v[3], &l.Facets); err != nil {
+			return merge.List{}, errInvalid(meiliName, err)
+		}
 	}
 	return l, nil
+}
+
+// meiliHit reads one hit in one walk: its id when idField is a top-level
+// member, its _rankingScore, and whether ranking metadata must be cut from
+// Doc.
+func meiliHit(h []byte, idField string) (merge.Hit, error) {
+	hit := merge.Hit{Native: h, Doc: h}
+	var id []byte
+	meta := false
+	if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
+		switch {
+		case string(k) == idField:
+			id = v
+		case string(k) == "_rankingScore":
+			hit.Score, hit.Scored = rawFloat(v)
+		}
+		meta = meta || meiliMeta(k)
+		return true
+	}); err != nil {
+		return merge.Hit{}, errInvalidMsg(meiliName, "a hit is not an object")
+	}
+	if id == nil {
+		id, _ = lookupPath(h, idField)
+	}
+	hit.ID = scalarString(id)
+	if meta {
+		hit.Doc = withoutMembers(h, meiliMeta)
+	}
+	return hit, nil
 }
 
 func (meilisearch) EncodeError(e *Error) []byte {
