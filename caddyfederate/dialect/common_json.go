@@ -1,0 +1,442 @@
+package dialect
+
+// common_json.go is the raw JSON half of common.go: a walker over validated
+// JSON that never decodes document bodies, field lookup by dotted path,
+// splicing members into raw objects and JSON writers. Same ownership and
+// rules as common.go.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+var errBadJSON = errors.New("malformed JSON")
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errBadJSON
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errBadJSON
+	default:
+		j := i
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if j == i {
+					return 0, errBadJSON
+				}
+				return j, nil
+			}
+			j++
+		}
+		if j == i {
+			return 0, errBadJSON
+		}
+		return j, nil
+	}
+}
+
+// skipString returns the index just past the JSON string starting at b[i].
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errBadJSON
+}
+
+// eachMember calls fn for every top-level member of the JSON object obj, with
+// the member's key (unquoted) and its raw value, plus the byte range
+// [start, end) the member occupies (key through value). fn returns false to
+// stop.
+func eachMember(obj []byte, fn func(key string, val []byte, start, end int) bool) error {
+	return eachMemberRaw(obj, func(key, val []byte, start, end int) bool {
+		return fn(string(key), val, start, end)
+	})
+}
+
+// eachMemberRaw is eachMember with the key as bytes, which callers compare
+// with string(key) == "..." without allocating. key aliases obj unless it
+// holds escapes.
+func eachMemberRaw(obj []byte, fn func(key, val []byte, start, end int) bool) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errBadJSON
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return nil
+	}
+	for i < len(obj) {
+		start := i
+		if obj[i] != '"' {
+			return errBadJSON
+		}
+		kend, err := skipString(obj, i)
+		if err != nil {
+			return err
+		}
+		key := obj[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquoteKey(obj[i:kend]))
+		}
+		i = skipSpace(obj, kend)
+		if i >= len(obj) || obj[i] != ':' {
+			return errBadJSON
+		}
+		i = skipSpace(obj, i+1)
+		vend, err := skipValue(obj, i)
+		if err != nil {
+			return err
+		}
+		if !fn(key, obj[i:vend], start, vend) {
+			return nil
+		}
+		i = skipSpace(obj, vend)
+		if i >= len(obj) {
+			return errBadJSON
+		}
+		if obj[i] == '}' {
+			return nil
+		}
+		if obj[i] != ',' {
+			return errBadJSON
+		}
+		i = skipSpace(obj, i+1)
+	}
+	return errBadJSON
+}
+
+// eachElement calls fn for every element of the JSON array arr.
+func eachElement(arr []byte, fn func(val []byte) bool) error {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return errBadJSON
+	}
+	i = skipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return nil
+	}
+	for i < len(arr) {
+		end, err := skipValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if !fn(arr[i:end]) {
+			return nil
+		}
+		i = skipSpace(arr, end)
+		if i >= len(arr) {
+			return errBadJSON
+		}
+		if arr[i] == ']' {
+			return nil
+		}
+		if arr[i] != ',' {
+			return errBadJSON
+		}
+		i = skipSpace(arr, i+1)
+	}
+	return errBadJSON
+}
+
+// unquoteKey turns a raw JSON string into a Go string; the fast path avoids
+// encoding/json for keys without escapes.
+func unquoteKey(raw []byte) string {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// member returns the raw value of key in obj, if present.
+func member(obj []byte, key string) ([]byte, bool) {
+	var out []byte
+	found := false
+	_ = eachMemberRaw(obj, func(k, v []byte, _, _ int) bool {
+		if string(k) == key {
+			out, found = v, true
+			return false
+		}
+		return true
+	})
+	return out, found
+}
+
+// lookupPath finds a field by dotted path ("a.b.c") in obj. A key that itself
+// contains dots is matched first, as Meilisearch and Elasticsearch both allow
+// flattened keys.
+func lookupPath(obj []byte, path string) ([]byte, bool) {
+	if v, ok := member(obj, path); ok {
+		return v, true
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] != '.' {
+			continue
+		}
+		sub, ok := member(obj, path[:i])
+		if !ok {
+			continue
+		}
+		sub = bytes.TrimSpace(sub)
+		if len(sub) > 0 && sub[0] == '{' {
+			if v, ok := lookupPath(sub, path[i+1:]); ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// scalarString renders a raw JSON scalar as text: strings unquoted, numbers
+// and booleans as written, null and composites as "" (they make no id).
+func scalarString(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		return unquoteKey(raw)
+	case '{', '[', 'n':
+		return ""
+	default:
+		return string(raw)
+	}
+}
+
+// rawFloat parses a raw JSON number; ok is false for null or non-numbers.
+func rawFloat(raw []byte) (float64, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == 'n' || raw[0] == '"' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// isObject reports whether raw is (starts as) a JSON object.
+func isObject(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
+}
+
+// withoutMembers returns obj minus the top-level members drop selects. When
+// nothing is dropped obj itself is returned (no copy).
+func withoutMembers(obj []byte, drop func(key []byte) bool) []byte {
+	dropped := false
+	if err := eachMemberRaw(obj, func(k, _ []byte, _, _ int) bool {
+		dropped = drop(k)
+		return !dropped
+	}); err != nil || !dropped {
+		return obj
+	}
+	out := make([]byte, 1, len(obj))
+	out[0] = '{'
+	_ = eachMemberRaw(obj, func(k, _ []byte, start, end int) bool {
+		if drop(k) {
+			return true
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, obj[start:end]...)
+		return true
+	})
+	return append(out, '}')
+}
+
+// field is one member to splice into a raw JSON object.
+type field struct {
+	Key string
+	Val []byte // raw JSON
+}
+
+// appendObjectWith appends obj with fields added at its end to dst. obj must
+// be a JSON object; an empty or non-object obj is treated as {}.
+func appendObjectWith(dst, obj []byte, fields ...field) []byte {
+	obj = bytes.TrimSpace(obj)
+	empty := true
+	if len(obj) >= 2 && obj[0] == '{' && obj[len(obj)-1] == '}' {
+		inner := bytes.TrimSpace(obj[1 : len(obj)-1])
+		empty = len(inner) == 0
+		dst = append(dst, obj[:len(obj)-1]...)
+	} else {
+		dst = append(dst, '{')
+	}
+	for _, f := range fields {
+		if !empty {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, f.Key)
+		dst = append(dst, ':')
+		dst = append(dst, f.Val...)
+		empty = false
+	}
+	return append(dst, '}')
+}
+
+// appendString appends s as a JSON string (the escapes encoding/json uses,
+// minus HTML escaping, which search answers do not need).
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendFloat appends f as a JSON number (NaN and ±Inf, which JSON cannot
+// carry, become 0).
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, '0')
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// appendStrings appends ss as a JSON array of strings.
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// topMembers validates body as JSON and returns the raw values of the named
+// top-level members (nil when absent), aliasing body. It is how shard answers
+// are read: one validating scan, then a walk that skips everything else.
+func topMembers(body []byte, keys ...string) ([][]byte, error) {
+	if !json.Valid(body) {
+		return nil, errBadJSON
+	}
+	vals := make([][]byte, len(keys))
+	err := eachMemberRaw(body, func(k, v []byte, _, _ int) bool {
+		for i, key := range keys {
+			if string(k) == key && vals[i] == nil {
+				vals[i] = v
+			}
+		}
+		return true
+	})
+	return vals, err
+}
+
+// isArray reports whether raw is a JSON array.
+func isArray(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '['
+}
+
+// rawInt reads an optional JSON integer: absent or null is not present, any
+// other non-integer is an error.
+func rawInt(raw []byte) (n int64, present bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false, nil
+	}
+	n, err = strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%.40q is not an integer", raw)
+	}
+	return n, true, nil
+}
