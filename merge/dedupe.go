@@ -1,5 +1,7 @@
 package merge
 
+import "hash/maphash"
+
 // occ is one shard occurrence of a hit: lists[list].Hits[rank-1].
 type occ struct {
 	list, rank int32
@@ -15,9 +17,9 @@ type group struct {
 	// where the next occurrence gets linked.
 	first, last int32
 	n           int32
-	score       float64
-	// aux holds a strategy's per-group intermediate (RRF+z: the RRF sum).
-	aux float64
+	// score is the fused score (strategies may keep an intermediate in it
+	// until they set the score).
+	score float64
 }
 
 // collect walks the lists rank level by rank level (every shard's rank 1,
@@ -34,9 +36,9 @@ func collect(lists []List, dedupe bool) (occs []occ, groups []group, removed int
 	}
 	occs = make([]occ, 0, n)
 	groups = make([]group, 0, n)
-	var byID map[string]int32
+	var ids idTable
 	if dedupe {
-		byID = make(map[string]int32, n)
+		ids = newIDTable(n)
 	}
 	for r := range maxLen {
 		for l := range lists {
@@ -45,27 +47,27 @@ func collect(lists []List, dedupe bool) (occs []occ, groups []group, removed int
 				continue
 			}
 			o := occ{list: int32(l), rank: int32(r + 1), next: -1}
-			id := hits[r].ID
-			if !dedupe || id == "" {
-				groups = append(groups, group{first: int32(len(occs)), last: int32(len(occs)), n: 1})
-				occs = append(occs, o)
-				continue
+			var slot *idSlot
+			if dedupe && hits[r].ID != "" {
+				slot = ids.find(hits[r].ID, lists, occs, groups)
 			}
-			g, seen := byID[id]
-			if !seen {
-				byID[id] = int32(len(groups))
+			if slot == nil || slot.g == 0 {
+				if slot != nil {
+					slot.g = int32(len(groups)) + 1
+				}
 				groups = append(groups, group{first: int32(len(occs)), last: int32(len(occs)), n: 1})
 				occs = append(occs, o)
 				continue
 			}
 			removed++
-			if hasList(occs, groups[g].first, int32(l)) {
+			g := &groups[slot.g-1]
+			if hasList(occs, g.first, int32(l)) {
 				continue
 			}
 			occs = append(occs, o)
-			occs[groups[g].last].next = int32(len(occs) - 1)
-			groups[g].last = int32(len(occs) - 1)
-			groups[g].n++
+			occs[g.last].next = int32(len(occs) - 1)
+			g.last = int32(len(occs) - 1)
+			g.n++
 		}
 	}
 	return occs, groups, removed
@@ -79,4 +81,49 @@ func hasList(occs []occ, i, l int32) bool {
 		}
 	}
 	return false
+}
+
+// idTable finds the group of an ID: open addressing with linear probing in a
+// power-of-two table at most half full, keyed by maphash under a seed drawn
+// per call (crafted IDs cannot force collisions across calls). For this
+// one-shot set it is one allocation and cheaper than a map; the groups, not
+// the table, decide the output order, so the seed never shows.
+type idTable struct {
+	seed  maphash.Seed
+	slots []idSlot
+	mask  uint64
+}
+
+// idSlot is one table entry: the ID's hash and its group index + 1 (0 when
+// empty, so a fresh table needs no initialisation).
+type idSlot struct {
+	h uint32
+	g int32
+}
+
+func newIDTable(n int) idTable {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	return idTable{seed: maphash.MakeSeed(), slots: make([]idSlot, size), mask: uint64(size - 1)}
+}
+
+// find returns the slot of id: its group's, or the empty slot where it
+// belongs (g == 0), which the caller fills.
+func (t *idTable) find(id string, lists []List, occs []occ, groups []group) *idSlot {
+	h := maphash.String(t.seed, id)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.g == 0 {
+			s.h = uint32(h)
+			return s
+		}
+		if s.h == uint32(h) {
+			o := &occs[groups[s.g-1].first]
+			if lists[o.list].Hits[o.rank-1].ID == id {
+				return s
+			}
+		}
+	}
 }

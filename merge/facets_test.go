@@ -45,6 +45,16 @@ func TestFacets(t *testing.T) {
 			want:  "color inexact [blue:3 red:3 green:2]; size inexact [L:1]",
 		},
 		{
+			// A facet a shard returned without values stays, empty or
+			// with the other shards' values.
+			name: "facet without values",
+			lists: []List{
+				{Shard: "A", Facets: map[string]map[string]int64{"size": {}, "color": {}}},
+				{Shard: "B", Facets: map[string]map[string]int64{"color": {"": 2, "red": 1}}},
+			},
+			want: "color exact [:2 red:1]; size exact []",
+		},
+		{
 			name:  "no facets",
 			lists: []List{list("A", "a")},
 			want:  "",

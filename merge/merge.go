@@ -106,9 +106,8 @@ func Merge(lists []List, failed int, opts Options) Result {
 	for g := range groups {
 		groups[g].score = finite(groups[g].score)
 	}
-	idx := order(occs, groups)
-	lo, hi := window(len(idx), opts.Offset, opts.Limit)
-	res.Hits = build(lists, occs, groups, idx[lo:hi])
+	lo, hi := window(len(groups), opts.Offset, opts.Limit)
+	res.Hits = build(lists, occs, groups, top(occs, groups, lo, hi))
 	res.Total, res.TotalRelation = total(lists, failed, removed)
 	res.Facets = facets(lists, failed, opts.MaxFacetValues)
 	return res

@@ -30,7 +30,7 @@ func rrfz(lists []List, sts []stats, occs []occ, groups []group, k float64, dept
 		for o := groups[g].first; o >= 0; o = occs[o].next {
 			r += weight(&lists[occs[o].list]) / (k + float64(occs[o].rank))
 		}
-		groups[g].aux = r
+		groups[g].score = r // R(d) until rrfzGroup sets the score
 		if int(occs[groups[g].first].rank) <= depth {
 			n++
 			sum += r
@@ -42,7 +42,7 @@ func rrfz(lists []List, sts []stats, occs []occ, groups []group, k float64, dept
 		dev := 0.0
 		for g := range groups {
 			if int(occs[groups[g].first].rank) <= depth {
-				dev += (groups[g].aux - mu) * (groups[g].aux - mu)
+				dev += (groups[g].score - mu) * (groups[g].score - mu)
 			}
 		}
 		sigma = math.Sqrt(dev / float64(n))

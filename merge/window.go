@@ -1,43 +1,97 @@
 package merge
 
 import (
-	"cmp"
 	"math"
 	"slices"
 )
 
-// order returns the group indices in fused order: higher score first, then
-// better best rank, then lower shard index. The best occurrence (rank, shard)
-// of a group is unique, so the documented last tie-break, the ID, is never
-// reached and no string is compared.
-func order(occs []occ, groups []group) []int32 {
-	idx := make([]int32, len(groups))
-	for i := range idx {
-		idx[i] = int32(i)
+// key is the sort key of a group: its fused score (finite, see finite) and
+// its best occurrence as rank<<32 | list. The best occurrence of a group is
+// unique, so keys never tie and the documented last tie-break, the ID, is
+// never reached.
+type key struct {
+	score float64
+	pos   uint64
+	g     int32
+}
+
+// before is the fused order: higher score, then better rank, then lower
+// shard index.
+func (a *key) before(b *key) bool {
+	return a.score > b.score || a.score == b.score && a.pos < b.pos
+}
+
+// top returns the groups of the window [lo, hi) of the fused order. A small
+// window (the usual page) is selected with a bounded heap of hi keys in
+// O(n log hi) instead of sorting all n groups; either way the order is the
+// same total order, so pages of one input tile its full list.
+func top(occs []occ, groups []group, lo, hi int) []int32 {
+	var keys []key
+	if hi < len(groups)/4 {
+		keys = selectTop(occs, groups, hi)
+	} else {
+		keys = make([]key, len(groups))
+		for g := range groups {
+			keys[g] = keyOf(occs, groups, g)
+		}
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		ga, gb := &groups[a], &groups[b]
-		if c := cmp.Compare(gb.score, ga.score); c != 0 {
-			return c
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.before(&b) {
+			return -1
 		}
-		oa, ob := &occs[ga.first], &occs[gb.first]
-		if c := cmp.Compare(oa.rank, ob.rank); c != 0 {
-			return c
-		}
-		return cmp.Compare(oa.list, ob.list)
+		return 1 // keys never tie
 	})
+	idx := make([]int32, 0, hi-lo)
+	for _, k := range keys[lo:hi] {
+		idx = append(idx, k.g)
+	}
 	return idx
 }
 
-// window cuts [offset, offset+limit) out of n items; limit ≤ 0 means all
-// from offset on. Negative offsets count as 0.
-func window(n, offset, limit int) (lo, hi int) {
-	lo = min(max(offset, 0), n)
-	hi = n
-	if limit > 0 && limit < n-lo {
-		hi = lo + limit
+func keyOf(occs []occ, groups []group, g int) key {
+	o := &occs[groups[g].first]
+	return key{score: groups[g].score, pos: uint64(o.rank)<<32 | uint64(o.list), g: int32(g)}
+}
+
+// selectTop returns the keys of the m first groups of the fused order, in
+// no particular order: a heap whose root is the last of the m kept.
+func selectTop(occs []occ, groups []group, m int) []key {
+	h := make([]key, 0, m)
+	for g := range groups {
+		k := keyOf(occs, groups, g)
+		switch {
+		case len(h) < m:
+			h = append(h, k)
+			if len(h) == m {
+				for i := m/2 - 1; i >= 0; i-- {
+					siftDown(h, i)
+				}
+			}
+		case m > 0 && k.before(&h[0]):
+			h[0] = k
+			siftDown(h, 0)
+		}
 	}
-	return lo, hi
+	return h
+}
+
+// siftDown restores the heap property below i: every parent comes after
+// its children in the fused order.
+func siftDown(h []key, i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c].before(&h[c+1]) {
+			c++
+		}
+		if !h[i].before(&h[c]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // build turns the ordered groups of the window into Fused hits. All Sources
@@ -98,4 +152,15 @@ func finite(x float64) float64 {
 		return -math.MaxFloat64
 	}
 	return x
+}
+
+// window cuts [offset, offset+limit) out of n items; limit ≤ 0 means all
+// from offset on. Negative offsets count as 0.
+func window(n, offset, limit int) (lo, hi int) {
+	lo = min(max(offset, 0), n)
+	hi = n
+	if limit > 0 && limit < n-lo {
+		hi = lo + limit
+	}
+	return lo, hi
 }

@@ -1,0 +1,78 @@
+package merge
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchLists is 10 shards × 100 scored hits; IDs come from a pool of 700 so
+// that about a third of the hits are duplicates across shards.
+func benchLists() []List {
+	r := rand.New(rand.NewPCG(10, 100))
+	lists := make([]List, 10)
+	for s := range lists {
+		l := &lists[s]
+		l.Shard = fmt.Sprintf("shard%d", s)
+		l.Total = 5000
+		l.Hits = make([]Hit, 100)
+		score := 20 * r.Float64()
+		seen := map[int]bool{}
+		for i := range l.Hits {
+			id := r.IntN(700)
+			for seen[id] {
+				id = r.IntN(700)
+			}
+			seen[id] = true
+			score -= r.Float64() / 10
+			l.Hits[i] = Hit{ID: fmt.Sprintf("doc-%d", id), Score: score, Scored: true, Doc: []byte(`{}`)}
+		}
+		l.Facets = map[string]map[string]int64{"section": {"utils": 10, "net": 4, fmt.Sprint("s", s): 2}}
+	}
+	return lists
+}
+
+func benchMerge(b *testing.B, opts Options) {
+	lists := benchLists()
+	b.ReportAllocs()
+	for b.Loop() {
+		Merge(lists, 0, opts)
+	}
+}
+
+func BenchmarkMergeRRFDedupe(b *testing.B) {
+	benchMerge(b, Options{Strategy: RRF, Dedupe: true, Limit: 10})
+}
+
+func BenchmarkMergeRRFDedupeAll(b *testing.B) {
+	benchMerge(b, Options{Strategy: RRF, Dedupe: true})
+}
+
+func BenchmarkMergeRRFZ(b *testing.B) {
+	benchMerge(b, Options{Strategy: RRFZ, Dedupe: true, Limit: 10})
+}
+
+func BenchmarkMergeScoreMinMax(b *testing.B) {
+	benchMerge(b, Options{Strategy: Score, Normalizer: MinMax, Dedupe: true, Limit: 10})
+}
+
+func BenchmarkAutoObserve(b *testing.B) {
+	lists := benchLists()
+	auto := NewAuto(false)
+	b.ReportAllocs()
+	for b.Loop() {
+		auto.Observe(lists)
+	}
+}
+
+func BenchmarkAutoRefresh(b *testing.B) {
+	auto := NewAuto(false)
+	lists := benchLists()
+	for range historyQueries {
+		auto.Observe(lists)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		auto.Refresh()
+	}
+}
