@@ -2,13 +2,58 @@
 // ranked list, the way one search engine over all the data would answer.
 //
 // It is pure: byte slices and numbers in, values out; no Caddy, no globals,
-// no I/O. Document bodies travel as opaque bytes and are never parsed here.
+// no I/O, no goroutines. Document bodies travel as opaque bytes and are never
+// parsed here. The entry point is [Merge]; [Auto] keeps the little state the
+// [AutoChoice] strategy needs.
 //
-// Invariants every strategy keeps:
-//   - the same input gives the same output (ties break by fused score, then
-//     best rank, then shard order, then id);
-//   - a fused page never contains two hits with the same non-empty ID when
-//     dedupe is on;
+// # Strategies
+//
+// With rank_s(d) the 1-based rank of document d in shard s, w_s the shard's
+// weight, v_s(d) its engine score and k the RRF constant (60):
+//
+//	rrf         Σ_s w_s / (k + rank_s(d))                       Cormack, Clarke, Büttcher 2009
+//	score       Σ_s w_s · N_s(v_s(d))    (CombSUM)              Fox & Shaw 1994
+//	            m(d) · Σ_s w_s · N_s(v_s(d))   (CombMNZ)
+//	            N_s ∈ minmax, zscore, l2, max, none             Montague & Aslam 2001
+//	raw         max_s w_s · v_s(d)
+//	interleave  1 / min_s rank_s(d)      (round robin by shard)
+//	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  QUALITY.md ("RRF+z")
+//	            z-scored RRF value
+//	auto        raw when the shards' recent score distributions
+//	            match (KS distance ≤ 0.2), else rrf_z            QUALITY.md
+//
+// References: G. V. Cormack, C. L. A. Clarke, S. Büttcher, "Reciprocal Rank
+// Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
+// 2009. E. A. Fox, J. A. Shaw, "Combination of Multiple Searches", TREC-2,
+// 1994. M. Montague, J. A. Aslam, "Relevance Score Normalization for
+// Metasearch", CIKM 2001.
+//
+// RRF is the default: it needs no scores and is robust across engines. Raw is
+// right only when every shard runs the same engine and scorer over a random
+// split of the data; auto finds that out from recent answers.
+//
+// Rank-only shards (a hit with Scored false, or a NaN or infinite score, makes
+// the whole list rank-only) enter the score-based strategies with the
+// rank-derived score 1/(k+rank); auto then applies rrf_z.
+//
+// Normalizer statistics (min, max, mean, deviation, norm) are taken over the
+// top Options.Depth hits (100) of each list, so a hit's score does not depend
+// on how deep the list is, as long as every shard is asked for at least Depth
+// hits (or for the same number of hits on every page).
+//
+// # Invariants
+//
+// Every strategy keeps them; property and fuzz tests check them:
+//   - the same input gives the same output; ties break by fused score, then
+//     best rank, then shard order (index in the lists), then ID — the best
+//     occurrence (rank, shard) of a fused hit is unique, so the ID never
+//     decides;
+//   - with dedupe, a fused list never holds two hits with the same non-empty
+//     ID; a fused hit's body is its best-ranked occurrence and its Sources
+//     list every occurrence, best first; a shard that lists an ID twice
+//     votes once, with its better rank;
 //   - consecutive windows [offset, offset+limit) of the same input neither
-//     overlap nor skip.
+//     overlap nor skip: they tile the unwindowed list;
+//   - scores are finite and non-increasing; the Contributions of a fused
+//     hit's Sources sum to its Score.
 package merge

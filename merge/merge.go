@@ -55,7 +55,8 @@ type Source struct {
 	// Normalized is the score after the strategy's normalizer (equal to the
 	// rank-derived value for rank-only strategies).
 	Normalized float64 `json:"normalized"`
-	// Contribution is what this source added to the fused score.
+	// Contribution is what this source added to the fused score; the
+	// contributions of a fused hit's sources sum to its Score.
 	Contribution float64 `json:"contribution"`
 }
 
@@ -98,8 +99,12 @@ type FacetValue struct {
 // Total sums the shards' totals; it is a lower bound (Gte) when a shard
 // failed, a shard's own total was Gte, or dedupe removed hits.
 //
+// Result.Strategy is the strategy applied: AutoChoice resolves to Raw or
+// RRFZ, unknown strategies to RRF. Merge only reads opts.Auto; feeding it
+// (Auto.Observe) and refreshing it (Auto.Refresh) is the caller's job.
+//
 // Merge does not retain or modify lists; Fused hits share Doc and Native with
-// them.
+// them. It is safe for concurrent use.
 func Merge(lists []List, failed int, opts Options) Result {
 	occs, groups, removed := collect(lists, opts.Dedupe)
 	res := Result{Strategy: fuse(lists, occs, groups, &opts)}

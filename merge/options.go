@@ -3,7 +3,8 @@ package merge
 // Strategy names a fusion method.
 type Strategy string
 
-// Fusion strategies. See the godoc of each implementation for its formula.
+// Fusion strategies; their formulas are in the package documentation. The
+// empty and unknown strategies act as RRF.
 const (
 	RRF        Strategy = "rrf"        // Σ weight/(k+rank)
 	RRFZ       Strategy = "rrf_z"      // mean of per-shard z-score and z-scored RRF
@@ -14,21 +15,22 @@ const (
 )
 
 // Normalizer names a per-shard score normalizer for the Score strategy.
+// Statistics are over the list's top Depth values (Montague & Aslam 2001).
 type Normalizer string
 
-// Normalizers.
+// Normalizers. The empty and unknown normalizers act as MinMax.
 const (
-	MinMax Normalizer = "minmax"
-	ZScore Normalizer = "zscore"
-	L2     Normalizer = "l2"
-	Max    Normalizer = "max"
-	None   Normalizer = "none"
+	MinMax Normalizer = "minmax" // (v − min)/(max − min); 1 when all are equal
+	ZScore Normalizer = "zscore" // (v − mean)/σ; 0 when σ = 0
+	L2     Normalizer = "l2"     // v/‖v‖₂; 0 when the norm is 0
+	Max    Normalizer = "max"    // v/|max|; 0 when max = 0
+	None   Normalizer = "none"   // v
 )
 
 // Combine names how the Score strategy combines a duplicate's contributions.
 type Combine string
 
-// Combinations.
+// Combinations (Fox & Shaw 1994). The empty and unknown ones act as Sum.
 const (
 	Sum Combine = "sum" // CombSUM
 	MNZ Combine = "mnz" // CombMNZ: sum × number of shards that returned it
@@ -37,21 +39,26 @@ const (
 // Options configure Merge. The zero value is RRF with k=60, dedupe off, no
 // window (all hits).
 type Options struct {
-	Strategy   Strategy
-	K          float64    // RRF constant; 0 means 60
+	Strategy Strategy
+	// K is the RRF constant (also used by RRFZ and for rank-derived
+	// scores); 0, negative and NaN mean 60; capped at 1e12.
+	K          float64
 	Normalizer Normalizer // for Score; "" means minmax
 	Combine    Combine    // for Score; "" means sum
-	// Depth is how many top hits per shard normalizer statistics use, so that
-	// results do not change with the page size; 0 means 100.
-	Depth  int
+	// Depth is how many top hits per shard the statistics of Score and
+	// RRFZ use, so that scores do not change with the page size as long
+	// as each shard is asked for at least Depth hits; 0 means 100.
+	Depth int
+	// Dedupe fuses hits that share a non-empty ID (see Merge).
 	Dedupe bool
 	// Offset and Limit cut the fused list to [Offset, Offset+Limit);
-	// Limit 0 means no cut.
+	// Limit 0 (or negative) means no cut, a negative Offset counts as 0.
 	Offset, Limit int
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
 	// Auto holds the score history for the AutoChoice strategy; nil makes
-	// AutoChoice behave as RRFZ.
+	// AutoChoice behave as RRFZ. Merge only reads it: the caller feeds it
+	// with Auto.Observe and runs Auto.Refresh periodically.
 	Auto *Auto
 }
 

@@ -56,7 +56,7 @@ func randomLists(r *rand.Rand) []List {
 
 func TestProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 11))
-	for i := range 150 {
+	for i := range 100 {
 		lists := randomLists(r)
 		for _, opts := range strategies {
 			for _, dedupe := range []bool{false, true} {
