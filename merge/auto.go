@@ -63,8 +63,9 @@ func NewAuto(homogeneous bool) *Auto {
 	return &Auto{homogeneous: homogeneous}
 }
 
-// Observe records the top scores of each scored list; a rank-only list
-// records none, so its shard keeps the fleet non-homogeneous. Call it
+// Observe records the top 10 scores of each list; a list whose top hits are
+// not all scored (rank-only) records none, so its shard keeps the fleet
+// non-homogeneous. Call it
 // with every successful answer, before or after Merge.
 func (a *Auto) Observe(lists []List) {
 	a.mu.Lock()
@@ -77,10 +78,11 @@ func (a *Auto) Observe(lists []List) {
 		// A rank-only shard gets an empty ring, which keeps Refresh
 		// from calling the fleet homogeneous.
 		r := a.ring(l.Shard)
-		if r == nil || !isScored(l) {
+		top := l.Hits[:min(len(l.Hits), topPerQuery)]
+		if r == nil || !isScored(top) {
 			continue
 		}
-		for j := range min(len(l.Hits), topPerQuery) {
+		for j := range top {
 			r.buf[r.next] = l.Hits[j].Score
 			r.next = (r.next + 1) % ringSize
 			r.n = min(r.n+1, ringSize)

@@ -90,6 +90,7 @@ type FacetValue struct {
 
 // Merge fuses the answers of the shards that succeeded into one ranked list.
 // failed is the number of shards that failed; their lists are not passed.
+// Pass the lists in configuration order: the index breaks ties.
 //
 // The whole fused list is ranked by opts.Strategy (see Strategy), ties broken
 // by higher fused score, then better best rank, then shard order (index in
@@ -157,7 +158,7 @@ func resolve(lists []List, opts *Options) Strategy {
 		return RRFZ
 	}
 	for i := range lists {
-		if !isScored(&lists[i]) {
+		if !isScored(lists[i].Hits) {
 			return RRFZ
 		}
 	}

@@ -23,7 +23,7 @@ type stats struct {
 
 // listStats computes a list's statistics over its top depth hits.
 func listStats(l *List, depth int, k float64) stats {
-	st := stats{scored: isScored(l), n: min(len(l.Hits), depth), scale: 1}
+	st := stats{scored: isScored(l.Hits), n: min(len(l.Hits), depth), scale: 1}
 	if st.n == 0 {
 		return st
 	}
@@ -58,10 +58,10 @@ func maxAbs(l *List, st *stats, k float64) float64 {
 	return m
 }
 
-// isScored reports whether every hit of the list carries a finite score.
-func isScored(l *List) bool {
-	for i := range l.Hits {
-		h := &l.Hits[i]
+// isScored reports whether every hit carries a finite score.
+func isScored(hits []Hit) bool {
+	for i := range hits {
+		h := &hits[i]
 		if !h.Scored || math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
 			return false
 		}
