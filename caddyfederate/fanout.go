@@ -1,0 +1,197 @@
+package caddyfederate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/merge"
+)
+
+// shardResult is one shard's outcome for one request.
+type shardResult struct {
+	index  int
+	report dialect.ShardReport
+	list   merge.List
+}
+
+// parentState is what every sub-request inherits from the client's
+// request. It is captured once before the fan-out and only read afterwards.
+type parentState struct {
+	req  *http.Request
+	srv  *caddyhttp.Server
+	repl *caddy.Replacer
+	vars map[string]any // a snapshot: later writes to the route's vars are not seen
+}
+
+func newParentState(r *http.Request) (*parentState, error) {
+	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if srv == nil {
+		return nil, fmt.Errorf("federate must run inside a Caddy HTTP server")
+	}
+	p := &parentState{req: r, srv: srv}
+	p.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		p.vars = make(map[string]any, len(vars))
+		for k, v := range vars {
+			p.vars[k] = v
+		}
+	}
+	return p, nil
+}
+
+// fanOut sends every shard its request at once and collects the answers
+// until all are in or the route's deadline passes; shards still out then
+// are reported as timed out (their contexts are cancelled, so their
+// goroutines end promptly and send into a buffered channel nobody reads).
+func (h *Handler) fanOut(p *parentState, reqs []*dialect.Request) []shardResult {
+	ctx, cancel := context.WithTimeout(p.req.Context(), time.Duration(h.Timeout))
+	defer cancel()
+	results := make([]shardResult, len(h.Shards))
+	done := make([]bool, len(h.Shards))
+	ch := make(chan shardResult, len(h.Shards))
+	pending := 0
+	for i, s := range h.Shards {
+		results[i].index = i
+		results[i].report.Name = s.Name
+		if reqs[i] == nil {
+			results[i].report.Status = dialect.StatusSkipped
+			results[i].report.Reason = "not asked: the client limited the request to other shards"
+			done[i] = true
+			continue
+		}
+		pending++
+		go func(s *Shard, req *dialect.Request) {
+			ch <- h.callShard(ctx, p, s, req)
+		}(s, reqs[i])
+	}
+	for pending > 0 {
+		select {
+		case res := <-ch:
+			results[res.index] = res
+			done[res.index] = true
+			pending--
+		case <-ctx.Done():
+			pending = 0
+		}
+	}
+	for i := range results {
+		if !done[i] {
+			results[i].report = h.lateReport(ctx, h.Shards[i])
+		}
+	}
+	return results
+}
+
+func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport {
+	rep := dialect.ShardReport{Name: s.Name, Status: dialect.StatusTimeout, Took: time.Duration(h.Timeout)}
+	rep.Reason = "no answer within the route timeout (" + time.Duration(h.Timeout).String() + ")"
+	if ctx.Err() == context.Canceled {
+		rep.Status, rep.Reason = dialect.StatusError, "the client went away before the shard answered"
+	}
+	return rep
+}
+
+// callShard runs one shard sub-request through the shard's reverse_proxy,
+// isolated from the other shards: its own context and deadline, request,
+// body reader, vars map, Replacer and response writer.
+func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request) (res shardResult) {
+	start := time.Now()
+	res.index = s.index
+	res.report.Name = s.Name
+	defer func() { res.report.Took = time.Since(start) }()
+	if s.unavailable() {
+		res.report.Status = dialect.StatusUnavailable
+		res.report.Reason = "no available upstream: every replica is unhealthy or at its request limit"
+		return res
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Timeout))
+	defer cancel()
+
+	sw := newShardWriter(h.MaxResponseSize)
+	req, repl := p.subRequest(ctx, sw, sreq)
+	err := serveRecovered(s.proxy, sw, req)
+	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
+	res.report.HTTPStatus = sw.status
+	res.report.Status, res.report.Reason = classify(ctx, err, sw, time.Duration(s.Timeout), h.MaxResponseSize)
+	if res.report.Status != dialect.StatusOK {
+		return res
+	}
+	list, derr := s.dialect.DecodeResponse(sw.body, h.dedupeField())
+	if derr != nil {
+		res.report.Status = dialect.StatusInvalid
+		res.report.Reason = "not a valid " + s.dialect.Name() + " answer: " + oneLine(derr.Error())
+		return res
+	}
+	list.Shard, list.Weight = s.Name, s.Weight
+	res.list = list
+	res.report.Hits = len(list.Hits)
+	return res
+}
+
+// subRequest builds the shard's request: a deep clone of the client's with
+// the shard's method, path, query and body, a fresh request context made by
+// caddyhttp.PrepareRequest (own vars map and Replacer, which reverse_proxy
+// writes on every request), the route's vars copied in and the route's
+// placeholders reachable as a fallback.
+func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sreq *dialect.Request) (*http.Request, *caddy.Replacer) {
+	req := p.req.Clone(ctx)
+	req.Method = sreq.Method
+	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = sreq.Path, "", sreq.RawQuery
+	req.RequestURI = req.URL.RequestURI()
+	body := sreq.Body
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	if len(body) == 0 {
+		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
+		req.Header.Del("Content-Length")
+	}
+	if sreq.ContentType != "" {
+		req.Header.Set("Content-Type", sreq.ContentType)
+	} else if len(body) == 0 {
+		req.Header.Del("Content-Type")
+	}
+	// The merge must read the answer: let Go's transport negotiate gzip
+	// and decompress it, rather than pass on what the client accepts.
+	req.Header.Del("Accept-Encoding")
+	req.Header.Del("Expect")
+
+	repl := caddy.NewReplacer()
+	req = caddyhttp.PrepareRequest(req, repl, w, p.srv)
+	if vars, ok := req.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		for k, v := range p.vars {
+			if _, set := vars[k]; !set {
+				vars[k] = v
+			}
+		}
+	}
+	if p.repl != nil {
+		parent := p.repl
+		repl.Map(func(key string) (any, bool) { return parent.Get(key) })
+	}
+	return req, repl
+}
+
+// serveRecovered runs the proxy and turns a panic into an error:
+// reverse_proxy panics with http.ErrAbortHandler when a streamed answer is
+// cut, which must fail this shard, not the process or the client's request.
+func serveRecovered(h caddyhttp.MiddlewareHandler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("proxy aborted: %v", v)
+		}
+	}()
+	return h.ServeHTTP(w, r, nopHandler)
+}
+
+var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })

@@ -1,0 +1,233 @@
+package caddyfederate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/merge"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("federate", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("federate", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// Defaults of the route options.
+const (
+	defaultTimeout         = 2 * time.Second
+	defaultMaxWindow       = 1000
+	defaultMaxRequestBody  = 1 << 20
+	defaultMaxResponseSize = 8 << 20
+	defaultRRFK            = 60
+)
+
+// Handler is a federated-search front: it decodes one search request in the
+// route's dialect, sends it to every shard through that shard's own
+// reverse_proxy, and merges the answers as one search engine would (rank
+// fusion, duplicates removed, totals and facets summed, an exact page). It
+// reports every shard's outcome in the client's dialect, with a
+// `Federate-Complete` header, and answers 503 when fewer shards than the
+// quorum succeeded.
+type Handler struct {
+	// How clients talk to this route: `meilisearch`, `elasticsearch`,
+	// `opensearch`, `solr`, `typesense`, `groonga` or `federate`.
+	// Default: `federate`.
+	Dialect string `json:"dialect,omitempty"`
+
+	// How shard answers are fused. Default: RRF with k = 60.
+	Merge *MergeConfig `json:"merge,omitempty"`
+
+	// The document field duplicates are recognised by across shards, or
+	// `off` to keep every copy. Default: the shard dialect's document id
+	// (Meilisearch `id`, Elasticsearch `_id`).
+	Dedupe string `json:"dedupe,omitempty"`
+
+	// Page size when the client gives none. Default: the client dialect's
+	// own (Meilisearch 20, Elasticsearch 10).
+	Limit int `json:"limit,omitempty"`
+
+	// Largest offset+limit a client may ask for; every shard is asked for
+	// offset+limit hits, so this bounds the work of one request. Above it
+	// the request is answered 400. Default: 1000.
+	MaxWindow int `json:"max_window,omitempty"`
+
+	// Deadline of the whole request. Shards that have not answered by then
+	// are reported `timeout`. Default: 2s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// Fewest shards that must answer `ok`; fewer is a 503. Default: 1.
+	MinShards int `json:"min_shards,omitempty"`
+
+	// Shards that must answer `ok`, else the request is a 503.
+	Require []string `json:"require,omitempty"`
+
+	// Largest client request body in bytes; above it the request is a 413.
+	// Default: 1 MiB.
+	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// Largest shard answer in bytes; a larger answer marks that shard
+	// `invalid`. Default: 8 MiB.
+	MaxResponseSize int64 `json:"max_response_size,omitempty"`
+
+	// The shards, in priority order: when fused scores tie, the hit of the
+	// shard listed first wins.
+	Shards []*Shard `json:"shards,omitempty"`
+
+	client    dialect.Dialect
+	mergeOpts merge.Options
+	required  []int // indexes into Shards
+	logger    *zap.Logger
+}
+
+// MergeConfig selects the fusion strategy.
+type MergeConfig struct {
+	// The strategy: `rrf` (reciprocal rank fusion), `rrf_z`, `score`,
+	// `raw`, `interleave` or `auto`. Default: `rrf`.
+	Strategy string `json:"strategy,omitempty"`
+
+	// RRF's constant k: score = Σ weight / (k + rank). Default: 60.
+	K float64 `json:"k,omitempty"`
+
+	// Per-shard score normalizer for `score`: `minmax`, `zscore`, `l2`,
+	// `max` or `none`. Default: `minmax`.
+	Normalizer string `json:"normalizer,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.federate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision loads every shard's reverse_proxy and resolves the defaults.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Dialect == "" {
+		h.Dialect = "federate"
+	}
+	d, ok := dialect.Lookup(h.Dialect)
+	if !ok {
+		return fmt.Errorf("federate: unknown dialect %q; use one of %v", h.Dialect, dialect.Names())
+	}
+	h.client = d
+	if h.Timeout <= 0 {
+		h.Timeout = caddy.Duration(defaultTimeout)
+	}
+	if h.MaxWindow <= 0 {
+		h.MaxWindow = defaultMaxWindow
+	}
+	if h.MinShards <= 0 {
+		h.MinShards = 1
+	}
+	if h.MaxRequestBody <= 0 {
+		h.MaxRequestBody = defaultMaxRequestBody
+	}
+	if h.MaxResponseSize <= 0 {
+		h.MaxResponseSize = defaultMaxResponseSize
+	}
+	if err := h.provisionMerge(); err != nil {
+		return err
+	}
+	for i, s := range h.Shards {
+		if err := s.provision(ctx, h, i); err != nil {
+			return fmt.Errorf("federate: shard %q: %w", s.Name, err)
+		}
+	}
+	for _, name := range h.Require {
+		i := h.shardIndex(name)
+		if i < 0 {
+			return fmt.Errorf("federate: require names shard %q, which is not configured", name)
+		}
+		h.required = append(h.required, i)
+	}
+	return nil
+}
+
+func (h *Handler) provisionMerge() error {
+	mc := h.Merge
+	if mc == nil {
+		mc = &MergeConfig{}
+	}
+	o := merge.Options{
+		Strategy:   merge.Strategy(mc.Strategy),
+		K:          mc.K,
+		Normalizer: merge.Normalizer(mc.Normalizer),
+		Dedupe:     h.Dedupe != "off",
+	}
+	switch o.Strategy {
+	case "":
+		o.Strategy = merge.RRF
+	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice:
+	default:
+		return fmt.Errorf("federate: unknown merge strategy %q; use rrf, rrf_z, score, raw, interleave or auto", mc.Strategy)
+	}
+	switch o.Normalizer {
+	case "", merge.MinMax, merge.ZScore, merge.L2, merge.Max, merge.None:
+	default:
+		return fmt.Errorf("federate: unknown normalizer %q; use minmax, zscore, l2, max or none", mc.Normalizer)
+	}
+	if o.K == 0 {
+		o.K = defaultRRFK
+	}
+	if o.K < 0 {
+		return fmt.Errorf("federate: merge k must be positive, got %v", mc.K)
+	}
+	h.mergeOpts = o
+	return nil
+}
+
+// Validate checks the parts of the config that need all of it.
+func (h *Handler) Validate() error {
+	if len(h.Shards) == 0 {
+		return fmt.Errorf("federate: no shards configured; add at least one `shard NAME <upstream>`")
+	}
+	seen := make(map[string]bool, len(h.Shards))
+	for _, s := range h.Shards {
+		if s.Name == "" {
+			return fmt.Errorf("federate: every shard needs a name")
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("federate: shard %q is defined twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	if h.MinShards > len(h.Shards) {
+		return fmt.Errorf("federate: min_shards %d is more than the %d shards configured", h.MinShards, len(h.Shards))
+	}
+	if h.Limit < 0 || h.Limit > h.MaxWindow {
+		return fmt.Errorf("federate: limit %d must be between 1 and max_window (%d)", h.Limit, h.MaxWindow)
+	}
+	return nil
+}
+
+// Cleanup releases what Provision acquired. The shards' reverse_proxy
+// handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
+func (h *Handler) Cleanup() error {
+	return nil
+}
+
+func (h *Handler) shardIndex(name string) int {
+	for i, s := range h.Shards {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,214 @@
+package caddyfederate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/merge"
+)
+
+// ServeHTTP answers one search request: decode → fan out → collect →
+// merge → encode. It never calls next: federate is a terminal handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	start := time.Now()
+	q, err := h.decodeRequest(r)
+	if err != nil {
+		return h.writeError(w, err)
+	}
+	reqs, err := h.shardRequests(q, r.Header.Get("Federate-Shards"))
+	if err != nil {
+		return h.writeError(w, err)
+	}
+	p, err := newParentState(r)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	results := h.fanOut(p, reqs)
+	if r.Context().Err() != nil {
+		// The client is gone; nobody reads an answer.
+		return caddyhttp.Error(499, r.Context().Err())
+	}
+	status, why := h.responseStatus(results)
+	resp := h.mergeResults(q, results, start)
+	setShardHeaders(w, resp)
+	if status != http.StatusOK {
+		return h.writeError(w, &dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
+	}
+	body, err := h.client.EncodeResponse(q, resp)
+	if err != nil {
+		return h.writeError(w, &dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
+			Message: "encoding the merged answer failed: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	return nil
+}
+
+// decodeRequest reads the client's body (capped) and decodes the query in
+// the route's dialect, applying the page-size default and the window cap.
+func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, error) {
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > h.MaxRequestBody {
+			return nil, tooLarge(h.MaxRequestBody)
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
+		if err != nil {
+			return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
+				Message: "reading the request body failed: " + err.Error()}
+		}
+		if int64(len(b)) > h.MaxRequestBody {
+			return nil, tooLarge(h.MaxRequestBody)
+		}
+		body = b
+	}
+	q, err := h.client.DecodeRequest(r, body)
+	if err != nil {
+		return nil, err
+	}
+	if !q.HasLimit {
+		q.Limit = h.Limit
+		if q.Limit == 0 {
+			q.Limit = h.client.DefaultLimit()
+		}
+	}
+	if q.Offset < 0 || q.Limit < 0 {
+		return nil, badRequest(fmt.Sprintf("offset and limit must not be negative (got offset %d, limit %d)", q.Offset, q.Limit))
+	}
+	if q.Offset+q.Limit > h.MaxWindow {
+		return nil, badRequest(fmt.Sprintf("offset+limit is %d, above this route's max_window of %d: every shard would have to return that many hits; narrow the query or ask the operator to raise max_window",
+			q.Offset+q.Limit, h.MaxWindow))
+	}
+	return q, nil
+}
+
+// shardRequests builds each shard's request. A nil entry is a shard the
+// client left out with the Federate-Shards header. A query a shard's
+// dialect cannot express fails the whole request with a 400 that names
+// the shard: dropping part of the query silently would return wrong hits.
+func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Request, error) {
+	var want map[string]bool
+	if only != "" {
+		want = make(map[string]bool)
+		for _, name := range strings.Split(only, ",") {
+			name = strings.TrimSpace(name)
+			if h.shardIndex(name) < 0 {
+				return nil, badRequest(fmt.Sprintf("Federate-Shards names shard %q, which this route does not have", name))
+			}
+			want[name] = true
+		}
+	}
+	reqs := make([]*dialect.Request, len(h.Shards))
+	for i, s := range h.Shards {
+		if want != nil && !want[s.Name] {
+			continue
+		}
+		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: q.Offset + q.Limit}
+		req, err := s.dialect.BuildRequest(q, t)
+		if err != nil {
+			var de *dialect.Error
+			if errors.As(err, &de) {
+				if !strings.Contains(de.Message, s.Name) {
+					de.Message = "shard " + strconv.Quote(s.Name) + ": " + de.Message
+				}
+				return nil, de
+			}
+			return nil, badRequest("shard " + strconv.Quote(s.Name) + ": " + err.Error())
+		}
+		reqs[i] = req
+	}
+	return reqs, nil
+}
+
+// mergeResults fuses the answers of the shards that succeeded.
+func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start time.Time) *dialect.Response {
+	resp := &dialect.Response{Shards: make([]dialect.ShardReport, len(results)), Complete: true}
+	lists := make([]merge.List, 0, len(results))
+	failed := 0
+	for i, r := range results {
+		resp.Shards[i] = r.report
+		switch r.report.Status {
+		case dialect.StatusOK:
+			lists = append(lists, r.list)
+		case dialect.StatusSkipped:
+		default:
+			failed++
+			resp.Complete = false
+		}
+	}
+	opts := h.mergeOpts
+	opts.Offset, opts.Limit = q.Offset, q.Limit
+	resp.Result = merge.Merge(lists, failed, opts)
+	if q.Limit == 0 {
+		resp.Result.Hits = nil
+	}
+	resp.Took = time.Since(start)
+	return resp
+}
+
+// dedupeField is the field shard answers are deduplicated by: "" means the
+// dialect's document id.
+func (h *Handler) dedupeField() string {
+	if h.Dedupe == "off" {
+		return ""
+	}
+	return h.Dedupe
+}
+
+// setShardHeaders writes the dialect-independent part of the contract:
+// Federate-Complete, and Server-Timing with each shard's duration.
+func setShardHeaders(w http.ResponseWriter, resp *dialect.Response) {
+	hdr := w.Header()
+	hdr.Set("Federate-Complete", strconv.FormatBool(resp.Complete))
+	var b strings.Builder
+	for _, s := range resp.Shards {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s;desc=%q;dur=%.1f", timingToken(s.Name), string(s.Status), float64(s.Took.Microseconds())/1000)
+	}
+	hdr.Set("Server-Timing", b.String())
+}
+
+// timingToken makes a shard name a valid Server-Timing metric name token.
+func timingToken(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r > 0x20 && r < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?={} `, r) {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// writeError writes err in the client's dialect.
+func (h *Handler) writeError(w http.ResponseWriter, err error) error {
+	var de *dialect.Error
+	if !errors.As(err, &de) {
+		de = &dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal", Message: err.Error()}
+	}
+	body := h.client.EncodeError(de)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(de.Status)
+	_, _ = w.Write(body)
+	return nil
+}
+
+func badRequest(msg string) *dialect.Error {
+	return &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request", Message: msg}
+}
+
+func tooLarge(max int64) *dialect.Error {
+	return &dialect.Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Type: "invalid_request",
+		Message: fmt.Sprintf("the request body is larger than this route's max_request_body (%d bytes)", max)}
+}

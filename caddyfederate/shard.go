@@ -1,0 +1,120 @@
+package caddyfederate
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+)
+
+// defaultIdleConnsPerHost replaces Go's and Caddy's per-host idle pool
+// (2, or 32 with Caddy's defaults) on shard transports whose keepalive
+// block does not set it: a fan-out opens one connection per shard per
+// concurrent request, and a small pool turns load into new TCP handshakes.
+const defaultIdleConnsPerHost = 256
+
+// Shard is one group of replicas that holds part of the data. It is served
+// through its own reverse_proxy handler, so every reverse_proxy feature
+// (upstreams as replicas, lb_policy, retries, health checks, TLS, header
+// manipulation, dynamic upstreams) works per shard.
+type Shard struct {
+	// The shard's name, used in per-shard status reports, `require` and
+	// metrics. Required and unique within the route.
+	Name string `json:"name"`
+
+	// How this shard's engine talks. Default: the route's dialect.
+	Dialect string `json:"dialect,omitempty"`
+
+	// The engine's index or collection. It builds the upstream path for the
+	// dialect (Meilisearch `/indexes/{index}/search`, Elasticsearch
+	// `/{index}/_search`). Default: the index the client named.
+	Index string `json:"index,omitempty"`
+
+	// The shard's weight in fusion. Default: 1.
+	Weight float64 `json:"weight,omitempty"`
+
+	// Deadline of this shard's answer, capped by the route's timeout.
+	// Default: the route's timeout.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// The reverse_proxy handler that reaches this shard's replicas, in
+	// reverse_proxy's own JSON form (`{"handler": "reverse_proxy", ...}`).
+	ProxyRaw json.RawMessage `json:"proxy,omitempty" caddy:"namespace=http.handlers inline_key=handler"`
+
+	proxy   caddyhttp.MiddlewareHandler
+	rp      *reverseproxy.Handler // the same handler, when it is a reverse_proxy
+	dialect dialect.Dialect
+	index   int // position in the route's config
+}
+
+func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
+	s.index = index
+	if s.Weight < 0 {
+		return fmt.Errorf("weight must not be negative, got %v", s.Weight)
+	}
+	if s.Weight == 0 {
+		s.Weight = 1
+	}
+	if s.Timeout <= 0 || s.Timeout > h.Timeout {
+		s.Timeout = h.Timeout
+	}
+	name := s.Dialect
+	if name == "" {
+		name = h.Dialect
+	}
+	d, ok := dialect.Lookup(name)
+	if !ok {
+		return fmt.Errorf("unknown dialect %q; use one of %v", name, dialect.Names())
+	}
+	s.dialect = d
+	if s.ProxyRaw == nil {
+		return fmt.Errorf("no upstreams: give the shard at least one upstream address, e.g. `shard %s 127.0.0.1:7700`", s.Name)
+	}
+	mod, err := ctx.LoadModule(s, "ProxyRaw")
+	if err != nil {
+		return fmt.Errorf("loading its proxy: %w", err)
+	}
+	mh, ok := mod.(caddyhttp.MiddlewareHandler)
+	if !ok {
+		return fmt.Errorf("proxy module %T is not an HTTP handler", mod)
+	}
+	s.proxy = mh
+	if rp, ok := mod.(*reverseproxy.Handler); ok {
+		s.rp = rp
+		widenIdlePool(rp)
+	}
+	return nil
+}
+
+// widenIdlePool raises the idle connections kept per upstream host unless
+// the user set keepalive_idle_conns_per_host. The transport is already
+// built by Provision, so the change goes to the built *http.Transport.
+func widenIdlePool(rp *reverseproxy.Handler) {
+	ht, ok := rp.Transport.(*reverseproxy.HTTPTransport)
+	if !ok || ht.Transport == nil {
+		return
+	}
+	if ht.KeepAlive != nil && ht.KeepAlive.MaxIdleConnsPerHost != 0 {
+		return
+	}
+	ht.Transport.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+}
+
+// unavailable reports whether the shard certainly has no upstream to ask:
+// static upstreams only, and none of them available (unhealthy, or at its
+// max_requests). Dynamic upstreams are only known at request time.
+func (s *Shard) unavailable() bool {
+	if s.rp == nil || s.rp.DynamicUpstreams != nil || len(s.rp.Upstreams) == 0 {
+		return false
+	}
+	for _, u := range s.rp.Upstreams {
+		if u.Available() {
+			return false
+		}
+	}
+	return true
+}

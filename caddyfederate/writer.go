@@ -1,0 +1,59 @@
+package caddyfederate
+
+import (
+	"errors"
+	"net/http"
+)
+
+// errTooLarge is what shardWriter.Write returns past its cap; it stops
+// reverse_proxy from copying the rest of an oversized answer.
+var errTooLarge = errors.New("shard answer exceeds max_response_size")
+
+// shardWriter is the private http.ResponseWriter one shard sub-request
+// writes into: its own header map, status and a size-capped body. It is
+// never shared with the client's writer (caddyhttp.ResponseRecorder would
+// share the header map and pass 1xx responses through).
+type shardWriter struct {
+	header  http.Header
+	status  int
+	body    []byte
+	max     int64
+	tooBig  bool
+	written bool
+}
+
+func newShardWriter(max int64) *shardWriter {
+	return &shardWriter{header: make(http.Header), max: max}
+}
+
+func (w *shardWriter) Header() http.Header { return w.header }
+
+func (w *shardWriter) WriteHeader(status int) {
+	if status < 200 {
+		// 1xx (e.g. 103 Early Hints) stays private to the shard.
+		return
+	}
+	if !w.written {
+		w.status = status
+		w.written = true
+	}
+}
+
+func (w *shardWriter) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	if int64(len(w.body))+int64(len(p)) > w.max {
+		w.tooBig = true
+		return 0, errTooLarge
+	}
+	if w.body == nil {
+		// Most answers are a few KiB; start there rather than at 0.
+		w.body = make([]byte, 0, min(int64(8<<10), w.max))
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// Flush is a no-op: the answer is buffered whole before it is merged.
+func (w *shardWriter) Flush() {}
