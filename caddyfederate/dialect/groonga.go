@@ -222,13 +222,17 @@ func grnQuote(s string) string {
 }
 
 // grnQueryText turns free text into Groonga query syntax: every word a
-// quoted phrase, joined with OR, so no word is read as an operator.
+// quoted phrase, joined with OR, so no word is read as an operator. The
+// words OR and AND (a client's own operators) are dropped.
 func grnQueryText(text string) string {
 	words := strings.Fields(text)
-	for i, w := range words {
-		words[i] = grnQuote(w)
+	out := words[:0]
+	for _, w := range words {
+		if w != "OR" && w != "AND" {
+			out = append(out, grnQuote(w))
+		}
 	}
-	return strings.Join(words, " OR ")
+	return strings.Join(out, " OR ")
 }
 
 // formatGrnFilter writes f in script syntax.
@@ -270,8 +274,8 @@ func (g groonga) BuildRequest(q *Query, t Target) (*Request, error) {
 		if q.RawFilter {
 			return nil, unsupportedFilter(q, t, grnName)
 		}
-		if q.Text != "" {
-			p.Set("query", grnQueryText(q.Text))
+		if text := grnQueryText(q.Text); text != "" {
+			p.Set("query", text)
 		}
 		if q.Filter != nil && len(q.Filter.And) > 0 {
 			f, err := formatGrnFilter(q.Filter, t)

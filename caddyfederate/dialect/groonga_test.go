@@ -79,7 +79,7 @@ func TestGroongaBuildRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := url.ParseQuery(r.RawQuery)
-		want := url.Values{"table": {"Docs"}, "match_columns": {"title*2||body"}, "query": {`"red" OR "\"fox\"" OR "OR" OR "a\\b"`},
+		want := url.Values{"table": {"Docs"}, "match_columns": {"title*2||body"}, "query": {`"red" OR "\"fox\"" OR "a\\b"`},
 			"filter": {`lang == "en" && (tag == "a \"b\"" || tag == "c")`}, "output_columns": {"_key,_score,*"}, "sort_keys": {"-_score"},
 			"drilldowns[tag].keys": {"tag"}, "drilldowns[tag].output_columns": {"_key,_nsubrecs"}, "drilldowns[tag].sort_keys": {"-_nsubrecs"},
 			"drilldowns[tag].limit": {"100"}, "offset": {"0"}, "limit": {"30"}}
@@ -157,6 +157,10 @@ func TestGroongaDecodeResponse(t *testing.T) {
 	l, err = d.DecodeResponse([]byte(`[[0,1,0],[[[9],[["_key","ShortText"]],["x"]],{"t":[[40],[["_key","ShortText"],["_nsubrecs","Int32"]],["a",3]]}]]`), "")
 	if err != nil || l.Hits[0].Scored || !l.FacetsTruncated {
 		t.Errorf("unscored/truncated: %v %+v", err, l)
+	}
+	l, err = d.DecodeResponse(fixture(t, "groonga/select_translated.json"), "")
+	if err != nil || l.Facets["tag"]["na\"ture"] != 1 || l.Hits[0].Score != 7 {
+		t.Errorf("translated: %v %+v", err, l)
 	}
 	_, err = d.DecodeResponse(fixture(t, "groonga/error.json"), "")
 	if err == nil || !strings.Contains(err.Error(), "unknown identifier") {

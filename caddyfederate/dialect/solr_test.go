@@ -361,3 +361,39 @@ func BenchmarkSolrDecodeResponse(b *testing.B) {
 		}
 	}
 }
+
+// A Solr client's query reaches shards of every dialect this file's
+// engineer owns: translated where the subset allows, refused by name where
+// it does not, passed through to Solr.
+func TestSolrClientAcrossDialects(t *testing.T) {
+	jsonD, err := NewJSON(JSONConfig{Path: "/s?q={federate.q}", Hits: "/hits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[Dialect]Target{
+		solrD(t): {Shard: "solr1", Index: "books", Limit: 20},
+		tsD(t):   {Shard: "ts1", Index: "books?query_by=title", Limit: 20},
+		grnD(t):  {Shard: "grn1", Index: "Books?match_columns=title", Limit: 20},
+		jsonD:    {Shard: "json1", Limit: 20},
+	}
+	simple, _ := solrD(t).DecodeRequest(newReq("GET", "/solr/books/select?q=red+fox&start=10&rows=10&fq=lang:(en+OR+fr)&facet=true&facet.field=tag"), nil)
+	raw, _ := solrD(t).DecodeRequest(newReq("GET", "/solr/books/select?q=red&fq=price:[1+TO+5]"), nil)
+	plain, _ := solrD(t).DecodeRequest(newReq("GET", "/solr/books/select?q=red"), nil)
+	for d, tg := range targets {
+		_, err := d.BuildRequest(simple, tg)
+		if wantErr := d == jsonD; (err != nil) != wantErr {
+			t.Errorf("%s simple: %v", d.Name(), err)
+		}
+		_, err = d.BuildRequest(raw, tg)
+		if d.Name() == "solr" {
+			if err != nil {
+				t.Errorf("solr raw: %v", err)
+			}
+		} else if e := asError(t, err); e.Code != "unsupported_filter" || !strings.Contains(e.Message, tg.Shard) {
+			t.Errorf("%s raw: %+v", d.Name(), e)
+		}
+		if _, err := d.BuildRequest(plain, tg); err != nil {
+			t.Errorf("%s plain: %v", d.Name(), err)
+		}
+	}
+}
