@@ -40,6 +40,17 @@ func benchMerge(b *testing.B, opts Options) {
 	}
 }
 
+// BenchmarkMergerRRFDedupe reuses one Merger: the handler's steady state
+// with a pool of Mergers.
+func BenchmarkMergerRRFDedupe(b *testing.B) {
+	lists := benchLists()
+	var m Merger
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Merge(lists, 0, Options{Strategy: RRF, Dedupe: true, Limit: 10})
+	}
+}
+
 func BenchmarkMergeRRFDedupe(b *testing.B) {
 	benchMerge(b, Options{Strategy: RRF, Dedupe: true, Limit: 10})
 }

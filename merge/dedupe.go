@@ -1,6 +1,9 @@
 package merge
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"slices"
+)
 
 // occ is one shard occurrence of a hit: lists[list].Hits[rank-1].
 type occ struct {
@@ -28,17 +31,18 @@ type group struct {
 // sorting. With dedupe, hits sharing a non-empty ID join one group; a second
 // occurrence of an ID in the same shard is dropped (a shard must not vote
 // twice for one document). It reports how many occurrences were removed.
-func collect(lists []List, dedupe bool) (occs []occ, groups []group, removed int) {
+func collect(m *Merger, lists []List, dedupe bool) (occs []occ, groups []group, removed int) {
 	n, maxLen := 0, 0
 	for i := range lists {
 		n += len(lists[i].Hits)
 		maxLen = max(maxLen, len(lists[i].Hits))
 	}
-	occs = make([]occ, 0, n)
-	groups = make([]group, 0, n)
+	occs = slices.Grow(m.occs[:0], n)
+	groups = slices.Grow(m.groups[:0], n)
 	var ids idTable
 	if dedupe {
-		ids = newIDTable(n)
+		ids = newIDTable(m.slots, n)
+		m.slots = ids.slots
 	}
 	for r := range maxLen {
 		for l := range lists {
@@ -101,12 +105,20 @@ type idSlot struct {
 	g int32
 }
 
-func newIDTable(n int) idTable {
+// newIDTable returns an empty table for n IDs, reusing buf when it is
+// large enough.
+func newIDTable(buf []idSlot, n int) idTable {
 	size := 16
 	for size < 2*n {
 		size <<= 1
 	}
-	return idTable{seed: maphash.MakeSeed(), slots: make([]idSlot, size), mask: uint64(size - 1)}
+	if cap(buf) >= size {
+		buf = buf[:size]
+		clear(buf)
+	} else {
+		buf = make([]idSlot, size)
+	}
+	return idTable{seed: maphash.MakeSeed(), slots: buf, mask: uint64(size - 1)}
 }
 
 // find returns the slot of id: its group's, or the empty slot where it

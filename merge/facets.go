@@ -24,7 +24,7 @@ type facetCount struct {
 //
 // The counts are gathered into one slice and sorted by (name, value), so the
 // shards' map iteration order cannot show and no map is built.
-func facets(lists []List, failed int, maxValues int) []Facet {
+func facets(m *Merger, lists []List, failed int, maxValues int) []Facet {
 	if maxValues <= 0 {
 		maxValues = defaultMaxFacetValues
 	}
@@ -39,7 +39,7 @@ func facets(lists []List, failed int, maxValues int) []Facet {
 	if n == 0 {
 		return nil
 	}
-	all := make([]facetCount, 0, n)
+	all := slices.Grow(m.facets[:0], n)
 	for i := range lists {
 		for name, values := range lists[i].Facets {
 			if len(values) == 0 { // keep the facet, with no values
@@ -62,6 +62,7 @@ func facets(lists []List, failed int, maxValues int) []Facet {
 		}
 		return cmp.Compare(a.value, b.value)
 	})
+	m.facets = all
 	all = sumRuns(all)
 	var out []Facet
 	for len(all) > 0 {

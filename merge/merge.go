@@ -1,5 +1,7 @@
 package merge
 
+import "slices"
+
 // Relation says whether a total is exact ("eq") or a lower bound ("gte"),
 // as Elasticsearch's hits.total.relation does.
 type Relation string
@@ -107,29 +109,66 @@ type FacetValue struct {
 // Merge does not retain or modify lists; Fused hits share Doc and Native with
 // them. It is safe for concurrent use.
 func Merge(lists []List, failed int, opts Options) Result {
-	occs, groups, removed := collect(lists, opts.Dedupe)
-	res := Result{Strategy: fuse(lists, occs, groups, &opts)}
+	var m Merger
+	return m.Merge(lists, failed, opts)
+}
+
+// Merger merges as Merge does but keeps its working memory (about 100 bytes
+// a hit) from one call to the next, so that a steady stream of merges
+// allocates little more than the Result it returns. A Merger is not safe for
+// concurrent use: keep one per goroutine or in a sync.Pool. The zero value
+// is ready to use. Results never share memory with the Merger.
+type Merger struct {
+	occs   []occ
+	groups []group
+	slots  []idSlot
+	keys   []key
+	idx    []int32
+	stats  []stats
+	facets []facetCount
+}
+
+// maxRetained is the most occurrences whose working memory a Merger keeps
+// after a call; a larger merge's memory is left to the garbage collector.
+const maxRetained = 1 << 14
+
+// Merge is the function Merge, with m's working memory.
+func (m *Merger) Merge(lists []List, failed int, opts Options) Result {
+	occs, groups, removed := collect(m, lists, opts.Dedupe)
+	res := Result{Strategy: fuse(m, lists, occs, groups, &opts)}
 	for g := range groups {
 		groups[g].score = finite(groups[g].score)
 	}
 	lo, hi := window(len(groups), opts.Offset, opts.Limit)
-	res.Hits = build(lists, occs, groups, top(occs, groups, lo, hi))
+	res.Hits = build(lists, occs, groups, top(m, occs, groups, lo, hi))
 	res.Total, res.TotalRelation = total(lists, failed, removed)
-	res.Facets = facets(lists, failed, opts.MaxFacetValues)
+	res.Facets = facets(m, lists, failed, opts.MaxFacetValues)
+	m.keep(occs, groups)
 	return res
+}
+
+// keep holds on to the working memory for the next call, unless it is
+// outsized.
+func (m *Merger) keep(occs []occ, groups []group) {
+	if cap(occs) > maxRetained || cap(m.facets) > maxRetained {
+		*m = Merger{}
+		return
+	}
+	m.occs, m.groups = occs, groups
 }
 
 // fuse scores every group by the strategy of the options and returns the
 // strategy it applied. "" and unknown strategies are RRF.
-func fuse(lists []List, occs []occ, groups []group, opts *Options) Strategy {
+func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) Strategy {
 	k, depth := kOf(opts), depthOf(opts)
 	s := resolve(lists, opts)
 	var sts []stats
 	if s == Score || s == Raw || s == RRFZ {
-		sts = make([]stats, len(lists))
+		sts = slices.Grow(m.stats[:0], len(lists))[:len(lists)]
 		for i := range lists {
 			sts[i] = listStats(&lists[i], depth, k)
 		}
+		m.stats = sts
 	}
 	switch s {
 	case Score:

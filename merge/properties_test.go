@@ -167,3 +167,26 @@ func scoresByOccurrence(hits []Fused) map[string]float64 {
 	}
 	return m
 }
+
+// TestMergerReuse: one Merger fed a stream of different inputs answers as a
+// fresh Merge does, and an earlier Result is not changed by later calls.
+func TestMergerReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	var m Merger
+	var prev Result
+	var prevText string
+	for i := range 300 {
+		lists := randomLists(r)
+		opts := strategies[i%len(strategies)]
+		opts.Dedupe = i%2 == 0
+		opts.Limit = []int{0, 2, 5}[i%3]
+		got := m.Merge(lists, 0, opts)
+		if want := Merge(lists, 0, opts); !sameResult(got, want) {
+			t.Fatalf("call %d: reused Merger differs from Merge", i)
+		}
+		if i > 0 && fmt.Sprintf("%+v", prev) != prevText {
+			t.Fatalf("call %d changed the previous result", i)
+		}
+		prev, prevText = got, fmt.Sprintf("%+v", got)
+	}
+}

@@ -25,26 +25,28 @@ func (a *key) before(b *key) bool {
 // window (the usual page) is selected with a bounded heap of hi keys in
 // O(n log hi) instead of sorting all n groups; either way the order is the
 // same total order, so pages of one input tile its full list.
-func top(occs []occ, groups []group, lo, hi int) []int32 {
+func top(m *Merger, occs []occ, groups []group, lo, hi int) []int32 {
 	var keys []key
 	if hi < len(groups)/4 {
-		keys = selectTop(occs, groups, hi)
+		keys = selectTop(m.keys[:0], occs, groups, hi)
 	} else {
-		keys = make([]key, len(groups))
+		keys = m.keys[:0]
 		for g := range groups {
-			keys[g] = keyOf(occs, groups, g)
+			keys = append(keys, keyOf(occs, groups, g))
 		}
 	}
+	m.keys = keys
 	slices.SortFunc(keys, func(a, b key) int {
 		if a.before(&b) {
 			return -1
 		}
 		return 1 // keys never tie
 	})
-	idx := make([]int32, 0, hi-lo)
+	idx := m.idx[:0]
 	for _, k := range keys[lo:hi] {
 		idx = append(idx, k.g)
 	}
+	m.idx = idx
 	return idx
 }
 
@@ -54,9 +56,9 @@ func keyOf(occs []occ, groups []group, g int) key {
 }
 
 // selectTop returns the keys of the m first groups of the fused order, in
-// no particular order: a heap whose root is the last of the m kept.
-func selectTop(occs []occ, groups []group, m int) []key {
-	h := make([]key, 0, m)
+// no particular order: a heap (in buf) whose root is the last of the m kept.
+func selectTop(buf []key, occs []occ, groups []group, m int) []key {
+	h := slices.Grow(buf[:0], m)
 	for g := range groups {
 		k := keyOf(occs, groups, g)
 		switch {
