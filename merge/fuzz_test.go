@@ -92,7 +92,8 @@ func decodeLists(b *bytesReader) []List {
 }
 
 // FuzzMerge decodes options, a failed-shard count and shard answers from the
-// fuzz input and checks that Merge does not panic and keeps its invariants.
+// fuzz input and checks that Merge and a reused Merger do not panic, agree
+// and keep their invariants.
 func FuzzMerge(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 2, 3, 0, 0, 1, 0, 1, 5, 0, 3, 1, 5, 2, 10, 3})
@@ -105,6 +106,11 @@ func FuzzMerge(f *testing.F) {
 		lists := decodeLists(&b)
 		checkInvariants(t, lists, failed, opts)
 		res := Merge(lists, failed, opts)
+		var m Merger // reused: must answer as a fresh Merge
+		m.Merge(lists[min(1, len(lists)):], 0, Options{Dedupe: true})
+		if again := m.Merge(lists, failed, opts); !sameResult(again, res) {
+			t.Fatalf("reused Merger differs from Merge")
+		}
 		checkFacets(t, res.Facets, max(opts.MaxFacetValues, 0))
 		if res.Total < 0 {
 			t.Fatalf("negative total %d", res.Total)
