@@ -1,0 +1,368 @@
+package shardapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Doc is one document to index: its id and its JSON source.
+type Doc struct {
+	ID     string
+	Source json.RawMessage
+}
+
+// Backend is the engine behind a shard server.
+type Backend interface {
+	// Search runs q. A *BadQuery error answers 400; any other, 500.
+	Search(ctx context.Context, q *Query) (*Result, error)
+	// Index adds or replaces docs; they are searchable when it returns.
+	Index(ctx context.Context, docs []Doc) error
+	// Count is the number of documents.
+	Count(ctx context.Context) (int, error)
+}
+
+// BadQuery is a query the backend cannot run.
+type BadQuery struct{ Reason string }
+
+func (e *BadQuery) Error() string { return e.Reason }
+
+// maxBody bounds every request body: bulk loads of the test corpus fit.
+const maxBody = 256 << 20
+
+// Server is the HTTP face of one shard.
+type Server struct {
+	index   string
+	idField string
+	engine  string
+	b       Backend
+	faults  faults
+	log     requestLog
+	taskID  int
+	taskMu  sync.Mutex
+}
+
+// NewServer serves backend b as index (ES) / uid (Meilisearch) name. idField
+// names the document field that holds the id ("id" when empty). engine names
+// the backend on GET /. gzip is whether answers are compressed for clients
+// that accept it, as Elasticsearch does; f is the initial fault.
+func NewServer(index, idField, engine string, b Backend, gzip bool, f Fault) *Server {
+	if idField == "" {
+		idField = "id"
+	}
+	s := &Server{index: index, idField: idField, engine: engine, b: b}
+	s.faults.gzip = gzip
+	s.faults.set(f)
+	return s
+}
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.health(`{"name":"%[1]s","cluster_name":"integration","version":{"number":"8.15.0","distribution":"%[1]s"},"tagline":"You Know, for Search"}`))
+	m.HandleFunc("GET /health", s.health(`{"status":"available"}`))
+	m.HandleFunc("GET /_cluster/health", s.health(`{"cluster_name":"integration","status":"green","number_of_nodes":1}`))
+	m.HandleFunc("GET /{index}/_search", s.esSearch)
+	m.HandleFunc("POST /{index}/_search", s.esSearch)
+	m.HandleFunc("GET /{index}/_count", s.esCount)
+	m.HandleFunc("POST /{index}/_refresh", s.esRefresh)
+	m.HandleFunc("POST /_bulk", s.esBulk)
+	m.HandleFunc("POST /{index}/_bulk", s.esBulk)
+	m.HandleFunc("PUT /{index}/_doc/{id}", s.esDoc)
+	m.HandleFunc("POST /indexes/{uid}/search", s.meiliSearch)
+	m.HandleFunc("POST /indexes/{uid}/documents", s.meiliDocuments)
+	m.HandleFunc("GET /_fault", s.getFault)
+	m.HandleFunc("POST /_fault", s.setFault)
+	m.HandleFunc("DELETE /_fault", s.clearFault)
+	m.HandleFunc("GET /_requests", s.getRequests)
+	m.HandleFunc("DELETE /_requests", s.clearRequests)
+	m.HandleFunc("GET /_stats", s.stats)
+	return m
+}
+
+func (s *Server) health(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d := s.faults.decide(true)
+		if sleep(r.Context(), d.delay) != nil {
+			return
+		}
+		status, out := http.StatusOK, []byte(fmt.Sprintf(body, s.engine))
+		if d.status != 0 {
+			status, out = d.status, ESError(d.status, "fault", "injected fault")
+		}
+		write(w, r, d, status, out)
+	}
+}
+
+// readBody reads a capped body; false means an error was written.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) esSearch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	s.log.add(r, body)
+	d := s.faults.decide(false)
+	if sleep(r.Context(), d.delay) != nil {
+		return
+	}
+	if d.status != 0 {
+		write(w, r, d, d.status, ESError(d.status, "fault_injected_exception", "injected fault"))
+		return
+	}
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	if idx := r.PathValue("index"); idx != s.index && idx != "_all" && idx != "*" {
+		write(w, r, d, http.StatusNotFound, ESError(404, "index_not_found_exception", "no such index ["+idx+"]"))
+		return
+	}
+	q, err := ParseES(body)
+	if err == nil {
+		err = esURLParams(r, q)
+	}
+	if err != nil {
+		write(w, r, d, http.StatusBadRequest, ESError(400, "parsing_exception", err.Error()))
+		return
+	}
+	res, err := s.b.Search(r.Context(), q)
+	if err != nil {
+		status, typ := searchStatus(err)
+		write(w, r, d, status, ESError(status, typ, err.Error()))
+		return
+	}
+	write(w, r, d, http.StatusOK, EncodeES(s.index, q, res, time.Since(start).Milliseconds()))
+}
+
+// esURLParams applies the URL's q, from and size, which win over the body.
+func esURLParams(r *http.Request, q *Query) error {
+	v := r.URL.Query()
+	if t := v.Get("q"); t != "" {
+		q.Text, q.Syntax, q.MatchAll, q.Fields = t, true, false, nil
+	}
+	for name, dst := range map[string]*int{"from": &q.From, "size": &q.Size} {
+		if x := v.Get(name); x != "" {
+			n, err := strconv.Atoi(x)
+			if err != nil || n < 0 {
+				return fmt.Errorf("bad [%s]: %q", name, x)
+			}
+			*dst = n
+		}
+	}
+	return nil
+}
+
+func searchStatus(err error) (int, string) {
+	var bq *BadQuery
+	if errors.As(err, &bq) {
+		return http.StatusBadRequest, "search_phase_execution_exception"
+	}
+	return http.StatusInternalServerError, "search_phase_execution_exception"
+}
+
+func (s *Server) esCount(w http.ResponseWriter, r *http.Request) {
+	n, err := s.b.Count(r.Context())
+	if err != nil {
+		writeJSON(w, 500, ESError(500, "exception", err.Error()))
+		return
+	}
+	writeJSON(w, 200, fmt.Appendf(nil, `{"count":%d,"_shards":{"total":1,"successful":1,"skipped":0,"failed":0}}`, n))
+}
+
+func (s *Server) esRefresh(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, []byte(`{"_shards":{"total":1,"successful":1,"failed":0}}`))
+}
+
+func (s *Server) esDoc(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	if !json.Valid(body) {
+		writeJSON(w, 400, ESError(400, "mapper_parsing_exception", "failed to parse"))
+		return
+	}
+	id := r.PathValue("id")
+	if err := s.b.Index(r.Context(), []Doc{{ID: id, Source: body}}); err != nil {
+		writeJSON(w, 500, ESError(500, "exception", err.Error()))
+		return
+	}
+	writeJSON(w, 201, fmt.Appendf(nil, `{"_index":%q,"_id":%q,"result":"created","_shards":{"total":1,"successful":1,"failed":0}}`, s.index, id))
+}
+
+// esBulk takes index/create actions (NDJSON pairs); other actions are errors.
+func (s *Server) esBulk(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var docs []Doc
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), maxBody)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var action map[string]struct {
+			ID string `json:"_id"`
+		}
+		if err := json.Unmarshal(line, &action); err != nil || len(action) != 1 {
+			writeJSON(w, 400, ESError(400, "illegal_argument_exception", "malformed action line"))
+			return
+		}
+		var id string
+		for op, a := range action {
+			if op != "index" && op != "create" {
+				writeJSON(w, 400, ESError(400, "illegal_argument_exception", "unsupported bulk action "+op))
+				return
+			}
+			id = a.ID
+		}
+		if !sc.Scan() {
+			writeJSON(w, 400, ESError(400, "illegal_argument_exception", "action without source"))
+			return
+		}
+		src := bytes.Clone(sc.Bytes())
+		if id == "" {
+			id = DocID(src, s.idField)
+		}
+		docs = append(docs, Doc{ID: id, Source: src})
+	}
+	if err := s.b.Index(r.Context(), docs); err != nil {
+		writeJSON(w, 500, ESError(500, "exception", err.Error()))
+		return
+	}
+	writeJSON(w, 200, fmt.Appendf(nil, `{"took":0,"errors":false,"items":[],"indexed":%d}`, len(docs)))
+}
+
+func (s *Server) meiliSearch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	s.log.add(r, body)
+	d := s.faults.decide(false)
+	if sleep(r.Context(), d.delay) != nil {
+		return
+	}
+	if d.status != 0 {
+		write(w, r, d, d.status, MeiliError("internal", "internal", "injected fault"))
+		return
+	}
+	if uid := r.PathValue("uid"); uid != s.index {
+		write(w, r, d, http.StatusNotFound, MeiliError("index_not_found", "invalid_request", "Index `"+uid+"` not found."))
+		return
+	}
+	q, p, err := ParseMeili(body)
+	if err != nil {
+		write(w, r, d, http.StatusBadRequest, MeiliError("bad_request", "invalid_request", err.Error()))
+		return
+	}
+	res, err := s.b.Search(r.Context(), q)
+	if err != nil {
+		status, _ := searchStatus(err)
+		write(w, r, d, status, MeiliError("internal", "internal", err.Error()))
+		return
+	}
+	write(w, r, d, http.StatusOK, EncodeMeili(q, p, res, time.Since(start).Milliseconds()))
+}
+
+func (s *Server) meiliDocuments(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		writeJSON(w, 400, MeiliError("malformed_payload", "invalid_request", err.Error()))
+		return
+	}
+	docs := make([]Doc, len(raw))
+	for i, src := range raw {
+		docs[i] = Doc{ID: DocID(src, s.idField), Source: src}
+	}
+	if err := s.b.Index(r.Context(), docs); err != nil {
+		writeJSON(w, 500, MeiliError("internal", "internal", err.Error()))
+		return
+	}
+	s.taskMu.Lock()
+	s.taskID++
+	id := s.taskID
+	s.taskMu.Unlock()
+	writeJSON(w, 202, fmt.Appendf(nil, `{"taskUid":%d,"indexUid":%q,"status":"enqueued","type":"documentAdditionOrUpdate","enqueuedAt":%q}`,
+		id, s.index, time.Now().UTC().Format(time.RFC3339Nano)))
+}
+
+func (s *Server) getFault(w http.ResponseWriter, r *http.Request) {
+	b, _ := json.Marshal(s.faults.get())
+	writeJSON(w, 200, b)
+}
+
+func (s *Server) setFault(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var f Fault
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		http.Error(w, "bad fault: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.faults.set(f)
+	s.getFault(w, r)
+}
+
+func (s *Server) clearFault(w http.ResponseWriter, r *http.Request) {
+	s.faults.set(Fault{})
+	s.getFault(w, r)
+}
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	n, _ := s.b.Count(r.Context())
+	s.faults.mu.Lock()
+	searches, applied := s.faults.searches, s.faults.applied
+	s.faults.mu.Unlock()
+	writeJSON(w, 200, fmt.Appendf(nil, `{"docs":%d,"searches":%d,"faulted":%d}`, n, searches, applied))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// DocID reads the id field of a JSON document ("" when absent).
+func DocID(src []byte, field string) string {
+	var m map[string]any
+	if json.Unmarshal(src, &m) != nil {
+		return ""
+	}
+	switch v := m[field].(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+}
