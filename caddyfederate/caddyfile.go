@@ -10,13 +10,18 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"github.com/dustin/go-humanize"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
 )
 
 // parseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	federate [<matcher>] {
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
-//		merge             rrf [<k>] | rrf_z | auto [homogeneous] | score [<normalizer>] [mnz] | raw | interleave
+//		merge             rrf [<k>] | rrf_z | auto [homogeneous] | score [<normalizer>] [sum|mnz] | raw | interleave {
+//			depth            <n>
+//			max_facet_values <n>
+//		}
 //		dedupe            <field>|off
 //		limit             <n>
 //		max_window        <n>
@@ -30,6 +35,16 @@ import (
 //			index   <name>
 //			weight  <float>
 //			timeout <duration>
+//			json {            # only with dialect json
+//				method <GET|POST>
+//				path   <path?query with {federate.q} {federate.offset} {federate.limit} {federate.index}>
+//				body   <JSON template>
+//				hits   <JSON pointer>
+//				id     <JSON pointer>
+//				score  <JSON pointer>
+//				doc    <JSON pointer>
+//				total  <JSON pointer>
+//			}
 //			# any reverse_proxy subdirective: to, lb_policy, health_uri, transport, ...
 //		}
 //	}
@@ -126,6 +141,14 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 			}
 		case "timeout":
 			err = durationArg(seg, &s.Timeout)
+		case "json":
+			block := seg.NextSegment()
+			s.JSON, err = parseJSONDialect(caddyfile.NewDispenser(block))
+			if err != nil {
+				return nil, err
+			}
+			seg.DeleteN(len(block))
+			continue
 		default:
 			continue
 		}
@@ -150,7 +173,40 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 	return s, nil
 }
 
-// parseMerge reads `merge <strategy> [args]`.
+// parseJSONDialect reads a shard's `json { ... }` block.
+func parseJSONDialect(d *caddyfile.Dispenser) (*dialect.JSONConfig, error) {
+	cfg := new(dialect.JSONConfig)
+	d.Next() // "json"
+	for d.NextBlock(0) {
+		var dst *string
+		switch d.Val() {
+		case "method":
+			dst = &cfg.Method
+		case "path":
+			dst = &cfg.Path
+		case "body":
+			dst = &cfg.Body
+		case "hits":
+			dst = &cfg.Hits
+		case "id":
+			dst = &cfg.ID
+		case "score":
+			dst = &cfg.Score
+		case "doc":
+			dst = &cfg.Doc
+		case "total":
+			dst = &cfg.Total
+		default:
+			return nil, d.Errf("unknown json dialect option %q; use method, path, body, hits, id, score, doc or total", d.Val())
+		}
+		if err := oneArg(d, dst); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// parseMerge reads `merge <strategy> [args] [{ depth <n>; max_facet_values <n> }]`.
 func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 	args := d.RemainingArgs()
 	if len(args) == 0 {
@@ -171,18 +227,42 @@ func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 			mc.K = k
 		}
 	case "score":
-		if len(rest) > 1 {
+		for _, a := range rest {
+			switch a {
+			case "sum", "mnz":
+				mc.Combine = a
+			default:
+				mc.Normalizer = a
+			}
+		}
+		if len(rest) > 2 {
 			return nil, d.ArgErr()
 		}
-		if len(rest) == 1 {
-			mc.Normalizer = rest[0]
+	case "auto":
+		if len(rest) > 1 || (len(rest) == 1 && rest[0] != "homogeneous") {
+			return nil, d.Errf("merge auto takes only the hint `homogeneous`")
 		}
-	case "rrf_z", "raw", "interleave", "auto":
+		mc.Homogeneous = len(rest) == 1
+	case "rrf_z", "raw", "interleave":
 		if len(rest) != 0 {
 			return nil, d.ArgErr()
 		}
 	default:
 		return nil, d.Errf("unknown merge strategy %q; use rrf [k], rrf_z, auto, score [normalizer], raw or interleave", mc.Strategy)
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "depth":
+			err = intArg(d, &mc.Depth)
+		case "max_facet_values":
+			err = intArg(d, &mc.MaxFacetValues)
+		default:
+			return nil, d.Errf("unknown merge option %q; use depth or max_facet_values", d.Val())
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return mc, nil
 }

@@ -26,6 +26,8 @@ const (
 	defaultMaxRequestBody  = 1 << 20
 	defaultMaxResponseSize = 8 << 20
 	defaultRRFK            = 60
+	defaultDepth           = 100
+	autoRefreshInterval    = 5 * time.Second
 )
 
 // Handler is a federated-search front: it decodes one search request in the
@@ -84,6 +86,7 @@ type Handler struct {
 	mergeOpts merge.Options
 	required  []int // indexes into Shards
 	logger    *zap.Logger
+	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 }
 
 // MergeConfig selects the fusion strategy.
@@ -98,6 +101,25 @@ type MergeConfig struct {
 	// Per-shard score normalizer for `score`: `minmax`, `zscore`, `l2`,
 	// `max` or `none`. Default: `minmax`.
 	Normalizer string `json:"normalizer,omitempty"`
+
+	// How `score` combines a duplicate's per-shard scores: `sum` (CombSUM)
+	// or `mnz` (CombMNZ: the sum times the number of shards that returned
+	// it). Default: `sum`.
+	Combine string `json:"combine,omitempty"`
+
+	// For `auto`: the operator's word that every shard runs the same engine
+	// and scorer over a random split of the data, so raw scores are always
+	// comparable. Default: false (auto decides from recent answers).
+	Homogeneous bool `json:"homogeneous,omitempty"`
+
+	// How many top hits per shard the score statistics of `score`, `rrf_z`
+	// and `auto` are taken over; every shard is asked for at least this
+	// many hits (capped by max_window) so a hit's fused score does not
+	// change with the page. Default: 100.
+	Depth int `json:"depth,omitempty"`
+
+	// Most values kept per facet after merging. Default: 100.
+	MaxFacetValues int `json:"max_facet_values,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -149,6 +171,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.required = append(h.required, i)
 	}
+	// Started last: nothing after it can fail, so Cleanup always stops it.
+	if h.mergeOpts.Auto != nil {
+		h.stop = make(chan struct{})
+		go refreshAuto(h.mergeOpts.Auto, h.stop)
+	}
 	return nil
 }
 
@@ -158,10 +185,13 @@ func (h *Handler) provisionMerge() error {
 		mc = &MergeConfig{}
 	}
 	o := merge.Options{
-		Strategy:   merge.Strategy(mc.Strategy),
-		K:          mc.K,
-		Normalizer: merge.Normalizer(mc.Normalizer),
-		Dedupe:     h.Dedupe != "off",
+		Strategy:       merge.Strategy(mc.Strategy),
+		K:              mc.K,
+		Normalizer:     merge.Normalizer(mc.Normalizer),
+		Combine:        merge.Combine(mc.Combine),
+		Depth:          mc.Depth,
+		MaxFacetValues: mc.MaxFacetValues,
+		Dedupe:         h.Dedupe != "off",
 	}
 	switch o.Strategy {
 	case "":
@@ -175,14 +205,50 @@ func (h *Handler) provisionMerge() error {
 	default:
 		return fmt.Errorf("federate: unknown normalizer %q; use minmax, zscore, l2, max or none", mc.Normalizer)
 	}
+	switch o.Combine {
+	case "", merge.Sum, merge.MNZ:
+	default:
+		return fmt.Errorf("federate: unknown combine %q; use sum or mnz", mc.Combine)
+	}
 	if o.K == 0 {
 		o.K = defaultRRFK
 	}
-	if o.K < 0 {
-		return fmt.Errorf("federate: merge k must be positive, got %v", mc.K)
+	if o.K < 0 || o.Depth < 0 || o.MaxFacetValues < 0 {
+		return fmt.Errorf("federate: merge k, depth and max_facet_values must not be negative")
+	}
+	if o.Depth == 0 {
+		o.Depth = defaultDepth
+	}
+	if o.Strategy == merge.AutoChoice {
+		o.Auto = merge.NewAuto(mc.Homogeneous)
 	}
 	h.mergeOpts = o
 	return nil
+}
+
+// refreshAuto reruns auto's distribution test off the request path until
+// the config is unloaded.
+func refreshAuto(a *merge.Auto, stop <-chan struct{}) {
+	t := time.NewTicker(autoRefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			a.Refresh()
+		case <-stop:
+			return
+		}
+	}
+}
+
+// usesScores reports whether the strategy takes score statistics over the
+// top Depth hits of each shard.
+func (h *Handler) usesScores() bool {
+	switch h.mergeOpts.Strategy {
+	case merge.Score, merge.RRFZ, merge.AutoChoice:
+		return true
+	}
+	return false
 }
 
 // Validate checks the parts of the config that need all of it.
@@ -212,6 +278,9 @@ func (h *Handler) Validate() error {
 // Cleanup releases what Provision acquired. The shards' reverse_proxy
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
+	if h.stop != nil {
+		close(h.stop)
+	}
 	return nil
 }
 

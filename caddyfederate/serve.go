@@ -113,7 +113,7 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 		if want != nil && !want[s.Name] {
 			continue
 		}
-		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: q.Offset + q.Limit}
+		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
 		req, err := s.dialect.BuildRequest(q, t)
 		if err != nil {
 			var de *dialect.Error
@@ -128,6 +128,17 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 		reqs[i] = req
 	}
 	return reqs, nil
+}
+
+// shardWindow is how many hits every shard is asked for: the client's
+// offset+limit, so the merged page is exact, and for score-based strategies
+// at least the merge depth, so score statistics do not change with the page.
+func (h *Handler) shardWindow(q *dialect.Query) int {
+	n := q.Offset + q.Limit
+	if h.usesScores() && n < h.mergeOpts.Depth {
+		n = min(h.mergeOpts.Depth, h.MaxWindow)
+	}
+	return n
 }
 
 // mergeResults fuses the answers of the shards that succeeded.
@@ -148,6 +159,9 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	}
 	opts := h.mergeOpts
 	opts.Offset, opts.Limit = q.Offset, q.Limit
+	if opts.Auto != nil {
+		opts.Auto.Observe(lists)
+	}
 	resp.Result = merge.Merge(lists, failed, opts)
 	if q.Limit == 0 {
 		resp.Result.Hits = nil

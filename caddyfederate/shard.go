@@ -41,6 +41,11 @@ type Shard struct {
 	// Default: the route's timeout.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// How to talk to an engine of the generic `json` dialect: request
+	// template and JSON pointers into its answer. Required when dialect is
+	// `json`, ignored otherwise.
+	JSON *dialect.JSONConfig `json:"json,omitempty"`
+
 	// The reverse_proxy handler that reaches this shard's replicas, in
 	// reverse_proxy's own JSON form (`{"handler": "reverse_proxy", ...}`).
 	ProxyRaw json.RawMessage `json:"proxy,omitempty" caddy:"namespace=http.handlers inline_key=handler"`
@@ -66,9 +71,9 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	if name == "" {
 		name = h.Dialect
 	}
-	d, ok := dialect.Lookup(name)
-	if !ok {
-		return fmt.Errorf("unknown dialect %q; use one of %v", name, dialect.Names())
+	d, err := shardDialect(name, s.JSON)
+	if err != nil {
+		return err
 	}
 	s.dialect = d
 	if s.ProxyRaw == nil {
@@ -88,6 +93,21 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 		widenIdlePool(rp)
 	}
 	return nil
+}
+
+// shardDialect finds the named dialect; `json` is built from its config.
+func shardDialect(name string, cfg *dialect.JSONConfig) (dialect.Dialect, error) {
+	if name == "json" {
+		if cfg == nil {
+			return nil, fmt.Errorf("dialect json needs a json block: path, hits and the pointers to id and score")
+		}
+		return dialect.NewJSON(*cfg)
+	}
+	d, ok := dialect.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown dialect %q; use one of %v or json", name, dialect.Names())
+	}
+	return d, nil
 }
 
 // widenIdlePool raises the idle connections kept per upstream host unless
