@@ -27,14 +27,24 @@ func listStats(l *List, depth int, k float64) stats {
 	if st.n == 0 {
 		return st
 	}
-	if m := maxAbs(l, &st, k); m > 0 {
-		st.scale = m
+	for r := 1; r <= st.n; r++ {
+		if a := math.Abs(value(l, &st, r, k)); a > st.scale || r == 1 {
+			st.scale = a
+		}
+	}
+	if st.scale == 0 {
+		st.scale = 1
 	}
 	st.min, st.max = math.Inf(1), math.Inf(-1)
 	sum, sq := 0.0, 0.0
 	for r := 1; r <= st.n; r++ {
 		v := value(l, &st, r, k) / st.scale
-		st.min, st.max = min(st.min, v), max(st.max, v)
+		if v < st.min { // values are finite: no NaN-aware min/max needed
+			st.min = v
+		}
+		if v > st.max {
+			st.max = v
+		}
 		sum += v
 		sq += v * v
 	}
@@ -49,20 +59,11 @@ func listStats(l *List, depth int, k float64) stats {
 	return st
 }
 
-// maxAbs is the largest magnitude among the list's top st.n values.
-func maxAbs(l *List, st *stats, k float64) float64 {
-	m := 0.0
-	for r := 1; r <= st.n; r++ {
-		m = max(m, math.Abs(value(l, st, r, k)))
-	}
-	return m
-}
-
 // isScored reports whether every hit carries a finite score.
 func isScored(hits []Hit) bool {
 	for i := range hits {
-		h := &hits[i]
-		if !h.Scored || math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+		// x − x is 0 for finite x and NaN for NaN and ±Inf.
+		if d := hits[i].Score - hits[i].Score; !hits[i].Scored || d != 0 {
 			return false
 		}
 	}
