@@ -33,7 +33,8 @@ type Hit struct {
 type List struct {
 	// Shard names the shard; provenance and explanations use it.
 	Shard string
-	// Weight scales the shard's contribution; 0 means 1.
+	// Weight scales the shard's contribution; 0, negative and NaN mean 1,
+	// and it is capped at 1e6. Interleave ignores it.
 	Weight float64
 	// Hits in rank order (rank 1 first).
 	Hits []Hit

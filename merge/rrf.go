@@ -40,7 +40,8 @@ func weight(l *List) float64 {
 	return min(l.Weight, maxWeight)
 }
 
-// maxWeight bounds weights so that sums of contributions cannot overflow.
+// maxWeight bounds weights, so that a mistyped weight cannot push fused
+// scores toward overflow.
 const maxWeight = 1e6
 
 // kOf is the RRF constant of the options: 0, negative and NaN mean 60; it is
