@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Doc is one package.
@@ -43,16 +44,9 @@ type Options struct {
 // Build reads the archive and returns N packages chosen by a hash of their
 // name (a stable, alphabet-wide sample), sorted by id.
 func Build(ctx context.Context, o Options) ([]Doc, error) {
-	out, err := exec.CommandContext(ctx, "apt-cache", "dumpavail").Output()
-	if err != nil {
-		return nil, fmt.Errorf("apt-cache dumpavail: %v", err)
-	}
-	docs, err := Parse(bytes.NewReader(out))
+	docs, err := archive(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("apt-cache dumpavail listed no packages: run apt-get update")
 	}
 	docs = Sample(docs, o.N)
 	if o.Long {
@@ -68,6 +62,33 @@ func Build(ctx context.Context, o Options) ([]Doc, error) {
 			docs[i].Body = long[docs[i].ID]
 		}
 	}
+	return docs, nil
+}
+
+var (
+	archiveMu   sync.Mutex
+	archiveDocs []Doc
+)
+
+// archive parses apt-cache dumpavail once per process: it takes seconds.
+func archive(ctx context.Context) ([]Doc, error) {
+	archiveMu.Lock()
+	defer archiveMu.Unlock()
+	if archiveDocs != nil {
+		return archiveDocs, nil
+	}
+	out, err := exec.CommandContext(ctx, "apt-cache", "dumpavail").Output()
+	if err != nil {
+		return nil, fmt.Errorf("apt-cache dumpavail: %v", err)
+	}
+	docs, err := Parse(bytes.NewReader(out))
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("apt-cache dumpavail listed no packages: run apt-get update")
+	}
+	archiveDocs = docs
 	return docs, nil
 }
 
