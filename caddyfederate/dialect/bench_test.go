@@ -87,3 +87,14 @@ func BenchmarkEncodeResponse(b *testing.B) {
 		})
 	}
 }
+
+// benchDecode measures d.DecodeResponse on one shard answer.
+func benchDecode(b *testing.B, d Dialect, body []byte) {
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.DecodeResponse(body, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

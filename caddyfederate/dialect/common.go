@@ -3,8 +3,9 @@ package dialect
 // common.go and common_json.go hold helpers shared by every dialect file:
 // a raw JSON object walker that never decodes document bodies, field lookup
 // by dotted path, splicing fields into raw objects, JSON string/number
-// writers (common_json.go); parsers for query-string parameters, shard
-// report wording and the provenance objects answers carry (here).
+// writers (common_json.go); parsers for query-string parameters, the
+// errors for what a shard cannot express, shard report wording and the
+// provenance objects answers carry (here).
 //
 // Owned by the meilisearch/elasticsearch/federate engineer; other dialect
 // files may call these helpers but should not edit these files (ask
@@ -21,6 +22,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -132,15 +135,97 @@ func sameFamily(c, s string) bool {
 	return es(c) && es(s)
 }
 
-// rawFilterError is the BuildRequest error for a filter or query only the
-// client's own dialect can express.
-func rawFilterError(q *Query, t Target, shardDialect string) *Error {
+// unsupportedFilter is the BuildRequest error for a filter or query only the
+// client's own dialect can express, sent to a shard of another dialect.
+func unsupportedFilter(q *Query, t Target, shardDialect string) *Error {
+	return unsupportedConstruct(t, shardDialect, "this "+q.Dialect+" filter or query (only field = value, AND and IN translate across dialects; use only those or query "+q.Dialect+" shards)")
+}
+
+// unsupportedConstruct names the shard and what it cannot take. Every
+// construct a shard's dialect cannot express shares one code, whichever
+// dialect the client and the shard speak.
+func unsupportedConstruct(t Target, shardDialect, construct string) *Error {
 	return &Error{
-		Status:  400,
-		Code:    "untranslatable_query",
+		Status:  http.StatusBadRequest,
+		Code:    "unsupported_filter",
 		Type:    "invalid_request",
-		Message: "shard " + t.Shard + " (" + shardDialect + ") cannot take this " + q.Dialect + " query: its filter or query uses constructs beyond field = value, AND and IN; use only those or query " + q.Dialect + " shards",
+		Message: "Shard " + t.Shard + " (" + shardDialect + ") cannot express " + construct + ".",
 	}
+}
+
+// isFieldName accepts the field names the translatable subset allows.
+func isFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteEscaped writes s as a double-quoted literal with " and \ escaped:
+// a Solr phrase and a Groonga query phrase or script string alike.
+func quoteEscaped(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// targetIndex is the index a shard is asked: its own, else the client's.
+func targetIndex(q *Query, t Target) string {
+	if t.Index != "" {
+		return t.Index
+	}
+	return q.Index
+}
+
+// cloneParams copies p so that a shard request can be rewritten without
+// touching the client's parameters.
+func cloneParams(p url.Values) url.Values {
+	out := make(url.Values, len(p))
+	for k, v := range p {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// facetCounts returns l's value counts for facet name, creating them; a
+// shard's counts are added to it.
+func facetCounts(l *merge.List, name string, sizeHint int) map[string]int64 {
+	if l.Facets == nil {
+		l.Facets = map[string]map[string]int64{}
+	}
+	m := l.Facets[name]
+	if m == nil {
+		m = make(map[string]int64, sizeHint)
+		l.Facets[name] = m
+	}
+	return m
+}
+
+// decodeHits reads a shard's array of hits with decode, whose error says
+// why a hit is invalid; a malformed array is an invalid answer of dialect.
+func decodeHits(dialect string, arr []byte, decode func([]byte) (merge.Hit, error)) ([]merge.Hit, error) {
+	var hits []merge.Hit
+	var bad error
+	err := eachElement(arr, func(h []byte) bool {
+		hit, err := decode(h)
+		if err != nil {
+			bad = err
+			return false
+		}
+		hits = append(hits, hit)
+		return true
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, errInvalid(dialect, err)
+	}
+	return hits, nil
 }
 
 // errInvalid wraps why a shard's answer is not what its dialect returns.
@@ -187,6 +272,14 @@ func shardReason(r ShardReport) string {
 		return "upstream request failed"
 	}
 	return ""
+}
+
+// appendDoc appends a raw document, or {} when there is none.
+func appendDoc(b, doc []byte) []byte {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return append(b, "{}"...)
+	}
+	return append(b, doc...)
 }
 
 // appendSources appends a fused hit's sources as a JSON array.

@@ -59,6 +59,32 @@ func dig(v any, path ...any) any {
 	return v
 }
 
+// mustLookup returns the registered dialect name.
+func mustLookup(t testing.TB, name string) Dialect {
+	t.Helper()
+	d, ok := Lookup(name)
+	if !ok {
+		t.Fatal(name + " not registered")
+	}
+	return d
+}
+
+// fuzzHitDocs fuzzes d.DecodeResponse: whatever it accepts, every hit's Doc
+// is valid JSON.
+func fuzzHitDocs(f *testing.F, d Dialect) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		l, err := d.DecodeResponse(body, "")
+		if err != nil {
+			return
+		}
+		for _, h := range l.Hits {
+			if !json.Valid(h.Doc) {
+				t.Fatalf("invalid doc %q from %q", h.Doc, body)
+			}
+		}
+	})
+}
+
 func asError(t testing.TB, err error) *Error {
 	t.Helper()
 	e, ok := err.(*Error)
@@ -138,5 +164,28 @@ func TestWalkersTruncated(t *testing.T) {
 		_ = eachElement(b, func([]byte) bool { return true })
 		lookupPath(b, "d.e")
 		withoutMembers(b, func([]byte) bool { return true })
+	}
+}
+
+// A filter or query only the client's dialect can express is the same error
+// on every shard dialect: one code, the shard named.
+func TestUnsupportedFilterEveryDialect(t *testing.T) {
+	for _, shard := range Names() {
+		d, _ := Lookup(shard)
+		client := "solr"
+		if shard == client {
+			client = "meilisearch"
+		}
+		q := &Query{Dialect: client, Text: "x", RawFilter: true}
+		tg := Target{Shard: "raw-" + shard, Index: "c?query_by=title&match_columns=title", Limit: 10}
+		_, err := d.BuildRequest(q, tg)
+		if err == nil {
+			t.Errorf("%s: raw %s filter accepted", shard, client)
+			continue
+		}
+		e := asError(t, err)
+		if e.Status != http.StatusBadRequest || e.Code != "unsupported_filter" || !strings.Contains(e.Message, tg.Shard) {
+			t.Errorf("%s: err = %+v", shard, e)
+		}
 	}
 }

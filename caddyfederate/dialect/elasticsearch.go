@@ -160,10 +160,7 @@ func decodeESQuery(q *Query, m map[string]json.RawMessage, p url.Values) error {
 }
 
 func (d esDialect) BuildRequest(q *Query, t Target) (*Request, error) {
-	index := t.Index
-	if index == "" {
-		index = q.Index
-	}
+	index := targetIndex(q, t)
 	path := "/_search"
 	if index != "" {
 		path = "/" + url.PathEscape(index) + "/_search"
@@ -177,7 +174,7 @@ func (d esDialect) BuildRequest(q *Query, t Target) (*Request, error) {
 		}
 	} else {
 		if q.RawFilter {
-			return nil, rawFilterError(q, t, d.name)
+			return nil, unsupportedFilter(q, t, d.name)
 		}
 		m = map[string]any{"query": buildESQuery(q.Text, q.Filter)}
 		if q.Fields != nil {

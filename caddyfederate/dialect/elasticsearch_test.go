@@ -105,8 +105,8 @@ func TestESBuildRequest(t *testing.T) {
 	if r.Path != "/_search" || dig(m, "query", "match_all") == nil {
 		t.Errorf("empty query = %s %v", r.Path, m)
 	}
-	if _, err := d.BuildRequest(&Query{Dialect: "meilisearch", RawFilter: true}, target); asError(t, err).Status != 400 {
-		t.Error("raw filter accepted")
+	if _, err := d.BuildRequest(&Query{Dialect: "meilisearch", RawFilter: true}, target); asError(t, err).Status != 400 || asError(t, err).Code != "unsupported_filter" {
+		t.Errorf("raw filter: %v", err)
 	}
 
 	// Pass-through from Elasticsearch and OpenSearch clients.

@@ -147,12 +147,9 @@ func decodeFederateBody(q *Query, body []byte) error {
 
 func (f federate) BuildRequest(q *Query, t Target) (*Request, error) {
 	if q.RawFilter {
-		return nil, rawFilterError(q, t, federateName)
+		return nil, unsupportedFilter(q, t, federateName)
 	}
-	index := t.Index
-	if index == "" {
-		index = q.Index
-	}
+	index := targetIndex(q, t)
 	path := "/search"
 	if segs := pathSegments(index); len(segs) > 0 {
 		for i, s := range segs {

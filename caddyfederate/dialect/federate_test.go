@@ -66,8 +66,8 @@ func TestFederateBuildDecode(t *testing.T) {
 	if err != nil || back.Text != "x" || back.Limit != 7 || len(back.Filter.And) != 2 {
 		t.Fatalf("round trip = %+v %v", back, err)
 	}
-	if _, err := d.BuildRequest(&Query{Dialect: "elasticsearch", RawFilter: true}, Target{Shard: "f"}); asError(t, err).Status != 400 {
-		t.Fatal("raw filter accepted")
+	if _, err := d.BuildRequest(&Query{Dialect: "elasticsearch", RawFilter: true}, Target{Shard: "f"}); asError(t, err).Status != 400 || asError(t, err).Code != "unsupported_filter" {
+		t.Fatalf("raw filter: %v", err)
 	}
 	r, _ = d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "f", Limit: 1})
 	if r.Path != "/search" {

@@ -12,14 +12,7 @@ import (
 	"github.com/searchfront/caddy-federate/merge"
 )
 
-func grnD(t testing.TB) Dialect {
-	t.Helper()
-	d, ok := Lookup("groonga")
-	if !ok {
-		t.Fatal("groonga not registered")
-	}
-	return d
-}
+func grnD(t testing.TB) Dialect { t.Helper(); return mustLookup(t, "groonga") }
 
 func TestGroongaDecodeRequest(t *testing.T) {
 	tests := []struct {
@@ -267,17 +260,7 @@ func FuzzGroongaDecodeResponse(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	d := grnD(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		l, err := d.DecodeResponse(body, "")
-		if err != nil {
-			return
-		}
-		for _, h := range l.Hits {
-			if !json.Valid(h.Doc) {
-				t.Fatalf("invalid doc %q from %q", h.Doc, body)
-			}
-		}
-	})
+	fuzzHitDocs(f, d)
 }
 
 func FuzzGroongaDecodeRequest(f *testing.F) {
@@ -317,13 +300,5 @@ func grnAnswerOf(n int) []byte {
 }
 
 func BenchmarkGroongaDecodeResponse(b *testing.B) {
-	body := grnAnswerOf(100)
-	d := grnD(b)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.DecodeResponse(body, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, grnD(b), grnAnswerOf(100))
 }

@@ -118,10 +118,7 @@ func (d *jsonDialect) BuildRequest(q *Query, t Target) (*Request, error) {
 	if q.RawFilter || (q.Filter != nil && len(q.Filter.And) > 0) {
 		return nil, unsupportedConstruct(t, jsonName, "filters (a generic json shard has no filter template)")
 	}
-	index := t.Index
-	if index == "" {
-		index = q.Index
-	}
+	index := targetIndex(q, t)
 	limit := windowLimit(t, d.DefaultLimit())
 	path, rawQuery, _ := strings.Cut(d.cfg.Path, "?")
 	r := &Request{Method: d.cfg.Method, Path: substitute(path, q.Text, t.Offset, limit, index, url.PathEscape)}
@@ -170,21 +167,15 @@ func (d *jsonDialect) DecodeResponse(body []byte, idField string) (merge.List, e
 		return merge.List{}, errInvalidMsg(jsonName, "no hits array at "+strconv.Quote(d.cfg.Hits))
 	}
 	var l merge.List
-	var bad error
-	err = eachElement(hits, func(h []byte) bool {
+	l.Hits, err = decodeHits(jsonName, hits, func(h []byte) (merge.Hit, error) {
 		hit, err := d.decodeHit(h, idField)
 		if err != nil {
-			bad = err
-			return false
+			err = errInvalid(jsonName, err)
 		}
-		l.Hits = append(l.Hits, hit)
-		return true
+		return hit, err
 	})
-	if bad == nil {
-		bad = err
-	}
-	if bad != nil {
-		return merge.List{}, errInvalid(jsonName, bad)
+	if err != nil {
+		return merge.List{}, err
 	}
 	if d.cfg.Total == "" {
 		l.Total, l.TotalRelation = int64(len(l.Hits)), merge.Gte
@@ -339,22 +330,6 @@ func fillParams(p, extra url.Values) {
 		if _, set := p[k]; !set {
 			p[k] = append([]string(nil), v...)
 		}
-	}
-}
-
-// unsupportedFilter is the BuildRequest error for a filter that only the
-// client's own dialect understands, sent to a shard of another dialect.
-func unsupportedFilter(q *Query, t Target, shardDialect string) *Error {
-	return unsupportedConstruct(t, shardDialect, "this "+q.Dialect+" filter (only field = value, AND and IN translate across dialects)")
-}
-
-// unsupportedConstruct names the shard and what it cannot take.
-func unsupportedConstruct(t Target, shardDialect, construct string) *Error {
-	return &Error{
-		Status:  http.StatusBadRequest,
-		Code:    "unsupported_filter",
-		Type:    "invalid_request",
-		Message: "Shard " + t.Shard + " (" + shardDialect + ") cannot express " + construct + ".",
 	}
 }
 

@@ -259,17 +259,7 @@ func FuzzJSONDecodeResponse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		l, err := d.DecodeResponse(body, "")
-		if err != nil {
-			return
-		}
-		for _, h := range l.Hits {
-			if !json.Valid(h.Doc) {
-				t.Fatalf("invalid doc %q", h.Doc)
-			}
-		}
-	})
+	fuzzHitDocs(f, d)
 }
 
 func jsonAnswerOf(n int) []byte {
@@ -287,13 +277,6 @@ func jsonAnswerOf(n int) []byte {
 }
 
 func BenchmarkJSONDecodeResponse(b *testing.B) {
-	body := jsonAnswerOf(100)
 	d, _ := NewJSON(testJSONConfig())
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.DecodeResponse(body, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, d, jsonAnswerOf(100))
 }

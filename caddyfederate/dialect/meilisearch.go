@@ -228,10 +228,7 @@ func snake(s string) string {
 }
 
 func (m meilisearch) BuildRequest(q *Query, t Target) (*Request, error) {
-	index := t.Index
-	if index == "" {
-		index = q.Index
-	}
+	index := targetIndex(q, t)
 	if index == "" {
 		return nil, meiliError("missing_index_uid", "Shard "+t.Shard+" needs an index: set `index` on the shard or call /indexes/{uid}/search.")
 	}
@@ -241,7 +238,7 @@ func (m meilisearch) BuildRequest(q *Query, t Target) (*Request, error) {
 		return meiliPassThrough(q, t, path, limit)
 	}
 	if q.RawFilter {
-		return nil, rawFilterError(q, t, meiliName)
+		return nil, unsupportedFilter(q, t, meiliName)
 	}
 	body := map[string]any{
 		"q":                q.Text,
@@ -314,22 +311,10 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 		idField = "id"
 	}
 	var l merge.List
-	var bad error
 	hits := bytes.Clone(v[0]) // hits outlive the shard's body buffer
-	err = eachElement(hits, func(h []byte) bool {
-		hit, err := meiliHit(h, idField)
-		if err != nil {
-			bad = err
-			return false
-		}
-		l.Hits = append(l.Hits, hit)
-		return true
-	})
-	if bad != nil {
-		return merge.List{}, bad
-	}
+	l.Hits, err = decodeHits(meiliName, hits, func(h []byte) (merge.Hit, error) { return meiliHit(h, idField) })
 	if err != nil {
-		return merge.List{}, errInvalid(meiliName, err)
+		return merge.List{}, err
 	}
 	est, hasEst, err1 := rawInt(v[1])
 	total, hasTotal, err2 := rawInt(v[2])

@@ -130,7 +130,7 @@ func TestMeiliBuildRequest(t *testing.T) {
 
 	// Raw filter from another dialect: rejected with 400.
 	_, err = d.BuildRequest(&Query{Dialect: "elasticsearch", RawFilter: true}, target)
-	if e := asError(t, err); e.Status != 400 {
+	if e := asError(t, err); e.Status != 400 || e.Code != "unsupported_filter" {
 		t.Fatalf("raw filter error = %+v", e)
 	}
 

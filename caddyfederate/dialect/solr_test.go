@@ -13,14 +13,7 @@ import (
 	"github.com/searchfront/caddy-federate/merge"
 )
 
-func solrD(t testing.TB) Dialect {
-	t.Helper()
-	d, ok := Lookup("solr")
-	if !ok {
-		t.Fatal("solr not registered")
-	}
-	return d
-}
+func solrD(t testing.TB) Dialect { t.Helper(); return mustLookup(t, "solr") }
 
 // bodyReq builds a client request with a body and content type.
 func bodyReq(method, target, ctype, body string) *http.Request {
@@ -291,17 +284,7 @@ func FuzzSolrDecodeResponse(f *testing.F) {
 	}
 	f.Add([]byte(`{"response":{"numFound":1,"docs":[{"id":["x"]}]},"facet_counts":{"facet_fields":{"f":{"a":2}}}}`))
 	d := solrD(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		l, err := d.DecodeResponse(body, "")
-		if err != nil {
-			return
-		}
-		for _, h := range l.Hits {
-			if !json.Valid(h.Doc) {
-				t.Fatalf("invalid doc %q", h.Doc)
-			}
-		}
-	})
+	fuzzHitDocs(f, d)
 }
 
 func FuzzSolrDecodeRequest(f *testing.F) {
@@ -351,15 +334,7 @@ func solrAnswerOf(n int) []byte {
 }
 
 func BenchmarkSolrDecodeResponse(b *testing.B) {
-	body := solrAnswerOf(100)
-	d := solrD(b)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.DecodeResponse(body, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, solrD(b), solrAnswerOf(100))
 }
 
 // A Solr client's query reaches shards of every dialect this file's

@@ -12,14 +12,7 @@ import (
 	"github.com/searchfront/caddy-federate/merge"
 )
 
-func tsD(t testing.TB) Dialect {
-	t.Helper()
-	d, ok := Lookup("typesense")
-	if !ok {
-		t.Fatal("typesense not registered")
-	}
-	return d
-}
+func tsD(t testing.TB) Dialect { t.Helper(); return mustLookup(t, "typesense") }
 
 func TestTypesenseDecodeRequest(t *testing.T) {
 	const path = "/collections/companies/documents/search?"
@@ -341,13 +334,5 @@ func tsAnswerOf(n int) []byte {
 }
 
 func BenchmarkTypesenseDecodeResponse(b *testing.B) {
-	body := tsAnswerOf(100)
-	d := tsD(b)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := d.DecodeResponse(body, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, tsD(b), tsAnswerOf(100))
 }

@@ -1,0 +1,254 @@
+package dialect
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/searchfront/caddy-federate/merge"
+)
+
+func (s solr) BuildRequest(q *Query, t Target) (*Request, error) {
+	index := targetIndex(q, t)
+	name, extra, err := splitIndex(index)
+	if err != nil || name == "" {
+		return nil, solrError("bad_request", "Shard "+t.Shard+" needs a Solr collection: set `index` on the shard (e.g. \"books\" or \"books?qf=title^2 body\") or call /solr/{collection}/select.")
+	}
+	path := "/solr/" + url.PathEscape(name) + "/select"
+	limit := windowLimit(t, s.DefaultLimit())
+	if q.Dialect == solrName {
+		return solrPassThrough(q, t, path, limit, extra)
+	}
+	if q.RawFilter {
+		return nil, unsupportedFilter(q, t, solrName)
+	}
+	p := url.Values{}
+	if q.Text == "" {
+		p.Set("q", "*:*")
+	} else {
+		p.Set("q", q.Text)
+		p.Set("defType", "edismax")
+		p.Set("q.op", "OR")
+	}
+	p.Set("start", strconv.Itoa(t.Offset))
+	p.Set("rows", strconv.Itoa(limit))
+	p.Set("fl", "*,score")
+	if q.Fields != nil {
+		p.Set("fl", strings.Join(append(append([]string{}, q.Fields...), "id", "score"), ","))
+	}
+	p.Set("wt", "json")
+	if q.Filter != nil {
+		for _, c := range q.Filter.And {
+			fq, err := formatSolrClause(c, t)
+			if err != nil {
+				return nil, err
+			}
+			p.Add("fq", fq)
+		}
+	}
+	if len(q.Facets) > 0 {
+		p.Set("facet", "true")
+		p.Set("facet.mincount", "1")
+		p.Set("facet.limit", strconv.Itoa(solrFacetLimit))
+		for _, f := range q.Facets {
+			p.Add("facet.field", f)
+		}
+	}
+	fillParams(p, extra)
+	return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
+}
+
+// solrFacetLimit is facet.limit asked of translated shards; a facet with
+// this many values is reported as truncated.
+const solrFacetLimit = 100
+
+// formatSolrClause writes a clause as field:"v" or field:("a" OR "b").
+func formatSolrClause(c Clause, t Target) (string, error) {
+	if !isFieldName(c.Field) || len(c.Values) == 0 {
+		return "", unsupportedConstruct(t, solrName, "filter field "+strconv.Quote(c.Field))
+	}
+	if len(c.Values) == 1 {
+		return c.Field + ":" + quoteEscaped(c.Values[0]), nil
+	}
+	vs := make([]string, len(c.Values))
+	for i, v := range c.Values {
+		vs[i] = quoteEscaped(v)
+	}
+	return c.Field + ":(" + strings.Join(vs, " OR ") + ")", nil
+}
+
+// solrPassThrough forwards a Solr client's request with only the window
+// rewritten (and wt=json, which the decoder needs).
+func solrPassThrough(q *Query, t Target, path string, limit int, extra url.Values) (*Request, error) {
+	p := cloneParams(q.Params)
+	fillParams(p, extra)
+	p.Set("wt", "json")
+	if len(q.Body) == 0 {
+		p.Set("start", strconv.Itoa(t.Offset))
+		p.Set("rows", strconv.Itoa(limit))
+		if q.Method == http.MethodPost {
+			return &Request{Method: http.MethodPost, Path: path, Body: []byte(p.Encode()), ContentType: "application/x-www-form-urlencoded"}, nil
+		}
+		return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(q.Body, &m); err != nil {
+		return nil, solrError("bad_request", "The JSON request body could not be parsed: "+err.Error())
+	}
+	p.Del("start")
+	p.Del("rows")
+	m["offset"] = json.RawMessage(strconv.Itoa(t.Offset))
+	m["limit"] = json.RawMessage(strconv.Itoa(limit))
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Request{Method: http.MethodPost, Path: path, RawQuery: p.Encode(), Body: b, ContentType: "application/json"}, nil
+}
+
+// solrAnswer is the part of a select answer that is decoded; docs stay raw.
+type solrAnswer struct {
+	ResponseHeader struct {
+		Status         int  `json:"status"`
+		PartialResults bool `json:"partialResults"`
+	} `json:"responseHeader"`
+	Response *struct {
+		NumFound      *int64          `json:"numFound"`
+		NumFoundExact *bool           `json:"numFoundExact"`
+		Docs          json.RawMessage `json:"docs"`
+	} `json:"response"`
+	FacetCounts struct {
+		FacetFields map[string]json.RawMessage `json:"facet_fields"`
+	} `json:"facet_counts"`
+	Facets map[string]json.RawMessage `json:"facets"`
+	Error  json.RawMessage            `json:"error"`
+}
+
+func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
+	var a solrAnswer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return merge.List{}, errInvalid(solrName, err)
+	}
+	if a.Error != nil || a.ResponseHeader.Status != 0 {
+		return merge.List{}, errInvalidMsg(solrName, "the answer reports an error (status "+strconv.Itoa(a.ResponseHeader.Status)+")")
+	}
+	if a.Response == nil || a.Response.NumFound == nil || a.Response.Docs == nil {
+		return merge.List{}, errInvalidMsg(solrName, "no response.numFound and response.docs")
+	}
+	if idField == "" {
+		idField = "id"
+	}
+	l := merge.List{Total: *a.Response.NumFound}
+	if (a.Response.NumFoundExact != nil && !*a.Response.NumFoundExact) || a.ResponseHeader.PartialResults {
+		l.TotalRelation = merge.Gte
+	}
+	var bad error
+	err := eachElement(a.Response.Docs, func(d []byte) bool {
+		if !isObject(d) {
+			bad = errInvalidMsg(solrName, "a doc is not an object")
+			return false
+		}
+		h := merge.Hit{Doc: d, Native: d}
+		if v, ok := lookupPath(d, idField); ok {
+			h.ID = solrID(v)
+		}
+		if v, ok := member(d, "score"); ok {
+			h.Score, h.Scored = rawFloat(v)
+		}
+		l.Hits = append(l.Hits, h)
+		return true
+	})
+	if bad != nil {
+		return merge.List{}, bad
+	}
+	if err != nil {
+		return merge.List{}, errInvalid(solrName, err)
+	}
+	if err := decodeSolrFacets(&l, a.FacetCounts.FacetFields, a.Facets); err != nil {
+		return merge.List{}, err
+	}
+	return l, nil
+}
+
+// solrID reads a unique key; a multi-valued field gives its first value.
+func solrID(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) > 0 && v[0] == '[' {
+		var first []byte
+		_ = eachElement(v, func(e []byte) bool { first = e; return false })
+		return scalarString(first)
+	}
+	return scalarString(v)
+}
+
+// decodeSolrFacets reads facet_counts.facet_fields (json.nl=flat pairs or
+// json.nl=map objects) and JSON facet API terms buckets.
+func decodeSolrFacets(l *merge.List, fields, jsonFacets map[string]json.RawMessage) error {
+	add := func(name, value string, n int64) { facetCounts(l, name, 0)[value] += n }
+	for name, raw := range fields {
+		n, err := decodeSolrFacetField(raw, func(v string, c int64) { add(name, v, c) })
+		if err != nil {
+			return errInvalidMsg(solrName, "facet_fields."+name+": "+err.Error())
+		}
+		if n >= solrFacetLimit {
+			l.FacetsTruncated = true
+		}
+	}
+	for name, raw := range jsonFacets {
+		if name == "count" || !isObject(raw) {
+			continue
+		}
+		var f struct {
+			Buckets []struct {
+				Val   json.RawMessage `json:"val"`
+				Count int64           `json:"count"`
+			} `json:"buckets"`
+		}
+		if json.Unmarshal(raw, &f) != nil {
+			return errInvalidMsg(solrName, "facets."+name+" is not a terms facet")
+		}
+		for _, b := range f.Buckets {
+			add(name, scalarString(b.Val), b.Count)
+		}
+		if len(f.Buckets) >= solrFacetLimit {
+			l.FacetsTruncated = true
+		}
+	}
+	return nil
+}
+
+// decodeSolrFacetField reads one field's counts and returns how many values
+// it held. facet.missing's null value is skipped.
+func decodeSolrFacetField(raw []byte, add func(string, int64)) (int, error) {
+	if isObject(raw) {
+		var m map[string]int64
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return 0, err
+		}
+		for v, c := range m {
+			add(v, c)
+		}
+		return len(m), nil
+	}
+	var flat []json.RawMessage
+	if err := json.Unmarshal(raw, &flat); err != nil {
+		return 0, err
+	}
+	if len(flat)%2 != 0 {
+		return 0, errBadJSON
+	}
+	for i := 0; i < len(flat); i += 2 {
+		var c int64
+		if err := json.Unmarshal(flat[i+1], &c); err != nil {
+			return 0, err
+		}
+		if string(flat[i]) == "null" {
+			continue
+		}
+		add(scalarString(flat[i]), c)
+	}
+	return len(flat) / 2, nil
+}

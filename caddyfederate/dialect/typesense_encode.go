@@ -1,0 +1,172 @@
+package dialect
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+)
+
+func (typesense) EncodeResponse(q *Query, res *Response) ([]byte, error) {
+	b := appendTSResult(make([]byte, 0, 1024+512*len(res.Result.Hits)), q, res)
+	if len(q.Body) == 0 {
+		return b, nil
+	}
+	// A multi_search client whose searches were not split: answer the first
+	// and say the others did not run.
+	var m struct {
+		Searches []json.RawMessage `json:"searches"`
+	}
+	_ = json.Unmarshal(q.Body, &m)
+	out := append(make([]byte, 0, len(b)+64), `{"results":[`...)
+	out = append(out, b...)
+	for i := 1; i < len(m.Searches); i++ {
+		out = append(out, `,{"code":501,"error":"federate ran only the first search of this multi_search request."}`...)
+	}
+	return append(out, "]}"...), nil
+}
+
+func (typesense) EncodeMulti(qs []*Query, res []*Response, errs []*Error) ([]byte, error) {
+	b := append(make([]byte, 0, 4096), `{"results":[`...)
+	for i, q := range qs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if i < len(res) && res[i] != nil {
+			b = appendTSResult(b, q, res[i])
+			continue
+		}
+		e := &Error{Status: http.StatusInternalServerError, Message: "The search was not run."}
+		if i < len(errs) && errs[i] != nil {
+			e = errs[i]
+		}
+		b = append(b, `{"code":`...)
+		b = strconv.AppendInt(b, int64(e.Status), 10)
+		b = append(b, `,"error":`...)
+		b = appendString(b, e.Message)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), nil
+}
+
+// appendTSResult writes one search answer.
+func appendTSResult(b []byte, q *Query, res *Response) []byte {
+	r := &res.Result
+	limit := clientLimit(q, 10)
+	b = append(b, `{"facet_counts":[`...)
+	for i, f := range askedFacets(q, r.Facets) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"counts":[`...)
+		for j, v := range f.Values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"count":`...)
+			b = strconv.AppendInt(b, v.Count, 10)
+			b = append(b, `,"highlighted":`...)
+			b = appendString(b, v.Value)
+			b = append(b, `,"value":`...)
+			b = appendString(b, v.Value)
+			b = append(b, '}')
+		}
+		b = append(b, `],"field_name":`...)
+		b = appendString(b, f.Name)
+		b = append(b, `,"sampled":false,"stats":{"total_values":`...)
+		b = strconv.AppendInt(b, int64(len(f.Values)), 10)
+		b = append(b, "}}"...)
+	}
+	b = append(b, `],"found":`...)
+	b = strconv.AppendInt(b, r.Total, 10)
+	b = append(b, `,"hits":[`...)
+	for i := range r.Hits {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		h := &r.Hits[i]
+		b = append(b, `{"document":`...)
+		b = appendDoc(b, h.Doc)
+		b = append(b, `,"highlight":{},"highlights":[],"text_match":`...)
+		b = strconv.AppendInt(b, tsTextMatch(h.Score), 10)
+		b = append(b, '}')
+	}
+	// out_of is the collections' size, which federate does not know; found
+	// is the largest count it can vouch for.
+	b = append(b, `],"out_of":`...)
+	b = strconv.AppendInt(b, r.Total, 10)
+	b = append(b, `,"page":`...)
+	page := 1
+	if limit > 0 {
+		page = q.Offset/limit + 1
+	}
+	b = strconv.AppendInt(b, int64(page), 10)
+	b = append(b, `,"request_params":{"collection_name":`...)
+	b = appendString(b, q.Index)
+	text := q.Text
+	if text == "" {
+		text = "*"
+	}
+	b = append(b, `,"first_q":`...)
+	b = appendString(b, text)
+	b = append(b, `,"per_page":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, `,"q":`...)
+	b = appendString(b, text)
+	b = append(b, `},"search_cutoff":`...)
+	b = strconv.AppendBool(b, !res.Complete)
+	b = append(b, `,"search_time_ms":`...)
+	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
+	if !res.Complete {
+		b = append(b, `,"federate":`...)
+		b = appendTSFederate(b, res.Shards)
+	}
+	return append(b, '}')
+}
+
+// tsTextMatch scales a fused score to an integer, clamped to int64.
+func tsTextMatch(s float64) int64 {
+	v := math.Round(s * tsScoreScale)
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v >= math.MaxInt64:
+		return math.MaxInt64
+	case v <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(v)
+}
+
+// appendTSFederate writes {"complete":false,"shards":{...}}.
+func appendTSFederate(b []byte, rs []ShardReport) []byte {
+	b = append(b, `{"complete":false,"shards":{`...)
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, r.Name)
+		b = append(b, `:{"status":`...)
+		b = appendString(b, string(r.Status))
+		b = append(b, `,"took_ms":`...)
+		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
+		if r.Replica != "" {
+			b = append(b, `,"replica":`...)
+			b = appendString(b, r.Replica)
+		}
+		if r.HTTPStatus != 0 {
+			b = append(b, `,"http_status":`...)
+			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		}
+		if r.Status != StatusOK {
+			b = append(b, `,"reason":`...)
+			b = appendString(b, shardReason(r))
+		}
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+func (typesense) EncodeError(e *Error) []byte {
+	return append(appendString([]byte(`{"message":`), e.Message), '}')
+}
