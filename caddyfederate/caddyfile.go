@@ -17,6 +17,8 @@ import (
 // parseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	federate [<matcher>] {
+//		name              <route name>
+//		coalesce          on|off
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             rrf [<k>] | rrf_z | auto [homogeneous] | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
@@ -35,6 +37,7 @@ import (
 //			index   <name>
 //			weight  <float>
 //			timeout <duration>
+//			hedge   <delay>|auto|off [budget <percent>]
 //			json {            # only with dialect json
 //				method <GET|POST>
 //				path   <path?query with {federate.q} {federate.offset} {federate.limit} {federate.index}>
@@ -65,8 +68,19 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		}
 		var err error
 		switch opt {
+		case "name":
+			err = oneArg(h.Dispenser, &f.Name)
 		case "dialect":
 			err = oneArg(h.Dispenser, &f.Dialect)
+		case "coalesce":
+			var v string
+			if err = oneArg(h.Dispenser, &v); err == nil {
+				if v != "on" && v != "off" {
+					return nil, h.Errf("coalesce takes on or off, got %q", v)
+				}
+				on := v == "on"
+				f.Coalesce = &on
+			}
 		case "merge":
 			f.Merge, err = parseMerge(h.Dispenser)
 		case "dedupe":
@@ -141,6 +155,13 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 			}
 		case "timeout":
 			err = durationArg(seg, &s.Timeout)
+		case "hedge":
+			args := seg.RemainingArgs()
+			if s.Hedge, err = parseHedge(args); err != nil {
+				return nil, seg.Errf("%v", err)
+			}
+			seg.DeleteN(len(args) + 1)
+			continue
 		case "json":
 			block := seg.NextSegment()
 			s.JSON, err = parseJSONDialect(caddyfile.NewDispenser(block))

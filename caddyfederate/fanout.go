@@ -3,6 +3,7 @@ package caddyfederate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/health"
 	"github.com/searchfront/caddy-federate/merge"
 )
 
@@ -52,8 +54,8 @@ func newParentState(r *http.Request) (*parentState, error) {
 // until all are in or the route's deadline passes; shards still out then
 // are reported as timed out (their contexts are cancelled, so their
 // goroutines end promptly and send into a buffered channel nobody reads).
-func (h *Handler) fanOut(p *parentState, reqs []*dialect.Request) []shardResult {
-	ctx, cancel := context.WithTimeout(p.req.Context(), time.Duration(h.Timeout))
+func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Request) []shardResult {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
 	defer cancel()
 	results := make([]shardResult, len(h.Shards))
 	done := make([]bool, len(h.Shards))
@@ -100,41 +102,66 @@ func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport 
 	return rep
 }
 
-// callShard runs one shard sub-request through the shard's reverse_proxy,
-// isolated from the other shards: its own context and deadline, request,
-// body reader, vars map, Replacer and response writer.
+// callShard answers for one shard: at once `unavailable` when no replica
+// can be asked, otherwise one request (or a hedged pair) under the shard's
+// deadline.
 func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request) (res shardResult) {
 	start := time.Now()
-	res.index = s.index
-	res.report.Name = s.Name
-	defer func() { res.report.Took = time.Since(start) }()
-	if s.unavailable() {
+	defer func() {
+		res.report.Took = time.Since(start)
+		observeShard(h.name(), s.Name, res.report)
+	}()
+	if s.unavailable(h.name()) {
+		res.index = s.index
+		res.report.Name = s.Name
 		res.report.Status = dialect.StatusUnavailable
 		res.report.Reason = "no available upstream: every replica is unhealthy or at its request limit"
 		return res
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Timeout))
 	defer cancel()
+	if s.Hedge != nil && s.rp != nil {
+		return h.callHedged(ctx, p, s, sreq)
+	}
+	ctx, picks := health.WithPicks(ctx)
+	return h.attemptShard(ctx, p, s, sreq, picks)
+}
 
+// attemptShard runs one shard sub-request through the shard's
+// reverse_proxy, isolated from the other shards and attempts: its own
+// context, request, body reader, vars map, Replacer and response writer.
+func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request, picks *health.Picks) (res shardResult) {
+	start := time.Now()
+	res.index = s.index
+	res.report.Name = s.Name
 	sw := newShardWriter(h.MaxResponseSize)
 	req, repl := p.subRequest(ctx, sw, sreq)
 	err := serveRecovered(s.proxy, sw, req)
 	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
 	res.report.HTTPStatus = sw.status
 	res.report.Status, res.report.Reason = classify(ctx, err, sw, time.Duration(s.Timeout), h.MaxResponseSize)
-	if res.report.Status != dialect.StatusOK {
-		return res
+	if res.report.Status == dialect.StatusOK {
+		h.decodeShard(s, sw.body, &res)
 	}
-	list, derr := s.dialect.DecodeResponse(sw.body, h.dedupeField())
-	if derr != nil {
+	// A call we cancelled ourselves (a hedge's loser) says nothing about
+	// the replica; every other outcome feeds its latency history.
+	if s.tracker != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		s.tracker.Observe(picks.Last(), time.Since(start), res.report.Status == dialect.StatusOK)
+	}
+	return res
+}
+
+// decodeShard reads an ok answer into res; an unreadable one is invalid.
+func (h *Handler) decodeShard(s *Shard, body []byte, res *shardResult) {
+	list, err := s.dialect.DecodeResponse(body, h.dedupeField())
+	if err != nil {
 		res.report.Status = dialect.StatusInvalid
-		res.report.Reason = "not a valid " + s.dialect.Name() + " answer: " + oneLine(derr.Error())
-		return res
+		res.report.Reason = "not a valid " + s.dialect.Name() + " answer: " + oneLine(err.Error())
+		return
 	}
 	list.Shard, list.Weight = s.Name, s.Weight
 	res.list = list
 	res.report.Hits = len(list.Hits)
-	return res
 }
 
 // subRequest builds the shard's request: a deep clone of the client's with

@@ -38,6 +38,10 @@ const (
 // `Federate-Complete` header, and answers 503 when fewer shards than the
 // quorum succeeded.
 type Handler struct {
+	// The route's name in metrics, logs and the admin API. Default:
+	// `federate`.
+	Name string `json:"name,omitempty"`
+
 	// How clients talk to this route: `meilisearch`, `elasticsearch`,
 	// `opensearch`, `solr`, `typesense`, `groonga` or `federate`.
 	// Default: `federate`.
@@ -78,6 +82,10 @@ type Handler struct {
 	// `invalid`. Default: 8 MiB.
 	MaxResponseSize int64 `json:"max_response_size,omitempty"`
 
+	// Share one fan-out among identical concurrent requests (same route,
+	// method, path, query, body and credentials headers). Default: true.
+	Coalesce *bool `json:"coalesce,omitempty"`
+
 	// The shards, in priority order: when fused scores tie, the hit of the
 	// shard listed first wins.
 	Shards []*Shard `json:"shards,omitempty"`
@@ -87,6 +95,7 @@ type Handler struct {
 	required  []int // indexes into Shards
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
+	flights   *flights      // in-flight fan-outs for coalescing
 }
 
 // MergeConfig selects the fusion strategy.
@@ -133,6 +142,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision loads every shard's reverse_proxy and resolves the defaults.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.flights = new(flights)
+	if err := registerMetrics(ctx); err != nil {
+		return fmt.Errorf("federate: registering metrics: %w", err)
+	}
 	if h.Dialect == "" {
 		h.Dialect = "federate"
 	}
@@ -281,8 +294,20 @@ func (h *Handler) Cleanup() error {
 	if h.stop != nil {
 		close(h.stop)
 	}
+	for _, s := range h.Shards {
+		s.cleanup()
+	}
 	return nil
 }
+
+func (h *Handler) name() string {
+	if h.Name == "" {
+		return "federate"
+	}
+	return h.Name
+}
+
+func (h *Handler) coalescing() bool { return h.Coalesce == nil || *h.Coalesce }
 
 func (h *Handler) shardIndex(name string) int {
 	for i, s := range h.Shards {

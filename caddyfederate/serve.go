@@ -1,6 +1,7 @@
 package caddyfederate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,62 +20,98 @@ import (
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	start := time.Now()
-	q, err := h.decodeRequest(r)
+	q, body, err := h.decodeRequest(r)
 	if err != nil {
-		return h.writeError(w, err)
+		return h.write(w, h.errorAnswer(err))
 	}
-	reqs, err := h.shardRequests(q, r.Header.Get("Federate-Shards"))
+	only := r.Header.Get("Federate-Shards")
+	reqs, err := h.shardRequests(q, only)
 	if err != nil {
-		return h.writeError(w, err)
+		return h.write(w, h.errorAnswer(err))
 	}
 	p, err := newParentState(r)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	results := h.fanOut(p, reqs)
-	if r.Context().Err() != nil {
+	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
+	var ans *answer
+	if h.coalescing() {
+		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+	} else {
+		ans = run(r.Context())
+	}
+	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
 		return caddyhttp.Error(499, r.Context().Err())
 	}
+	return h.write(w, ans)
+}
+
+// answer fans the request out, merges and encodes the result.
+func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, reqs []*dialect.Request, start time.Time) *answer {
+	results := h.fanOut(ctx, p, reqs)
 	status, why := h.responseStatus(results)
 	resp := h.mergeResults(q, results, start)
-	setShardHeaders(w, resp)
+	observeAnswer(h.name(), status, resp.Complete)
+	var ans *answer
 	if status != http.StatusOK {
-		return h.writeError(w, &dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
-	}
-	body, err := h.client.EncodeResponse(q, resp)
-	if err != nil {
-		return h.writeError(w, &dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
+		ans = h.errorAnswer(&dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
+	} else if body, err := h.client.EncodeResponse(q, resp); err != nil {
+		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
+	} else {
+		ans = &answer{status: http.StatusOK, body: body}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	ans.complete = strconv.FormatBool(resp.Complete)
+	ans.timing = serverTiming(resp)
+	return ans
+}
+
+// answer is a finished response, shareable between coalesced requests.
+type answer struct {
+	status   int
+	body     []byte
+	complete string // Federate-Complete; "" on answers decided before the fan-out
+	timing   string // Server-Timing
+}
+
+// write sends ans to the client.
+func (h *Handler) write(w http.ResponseWriter, ans *answer) error {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Length", strconv.Itoa(len(ans.body)))
+	if ans.complete != "" {
+		hdr.Set("Federate-Complete", ans.complete)
+	}
+	if ans.timing != "" {
+		hdr.Set("Server-Timing", ans.timing)
+	}
+	w.WriteHeader(ans.status)
+	_, _ = w.Write(ans.body)
 	return nil
 }
 
 // decodeRequest reads the client's body (capped) and decodes the query in
 // the route's dialect, applying the page-size default and the window cap.
-func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, error) {
+func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, []byte, error) {
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > h.MaxRequestBody {
-			return nil, tooLarge(h.MaxRequestBody)
+			return nil, nil, tooLarge(h.MaxRequestBody)
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
 		if err != nil {
-			return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
+			return nil, nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
 				Message: "reading the request body failed: " + err.Error()}
 		}
 		if int64(len(b)) > h.MaxRequestBody {
-			return nil, tooLarge(h.MaxRequestBody)
+			return nil, nil, tooLarge(h.MaxRequestBody)
 		}
 		body = b
 	}
 	q, err := h.client.DecodeRequest(r, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !q.HasLimit {
 		q.Limit = h.Limit
@@ -83,13 +120,13 @@ func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, error) {
 		}
 	}
 	if q.Offset < 0 || q.Limit < 0 {
-		return nil, badRequest(fmt.Sprintf("offset and limit must not be negative (got offset %d, limit %d)", q.Offset, q.Limit))
+		return nil, nil, badRequest(fmt.Sprintf("offset and limit must not be negative (got offset %d, limit %d)", q.Offset, q.Limit))
 	}
 	if q.Offset+q.Limit > h.MaxWindow {
-		return nil, badRequest(fmt.Sprintf("offset+limit is %d, above this route's max_window of %d: every shard would have to return that many hits; narrow the query or ask the operator to raise max_window",
+		return nil, nil, badRequest(fmt.Sprintf("offset+limit is %d, above this route's max_window of %d: every shard would have to return that many hits; narrow the query or ask the operator to raise max_window",
 			q.Offset+q.Limit, h.MaxWindow))
 	}
-	return q, nil
+	return q, body, nil
 }
 
 // shardRequests builds each shard's request. A nil entry is a shard the
@@ -179,11 +216,9 @@ func (h *Handler) dedupeField() string {
 	return h.Dedupe
 }
 
-// setShardHeaders writes the dialect-independent part of the contract:
-// Federate-Complete, and Server-Timing with each shard's duration.
-func setShardHeaders(w http.ResponseWriter, resp *dialect.Response) {
-	hdr := w.Header()
-	hdr.Set("Federate-Complete", strconv.FormatBool(resp.Complete))
+// serverTiming renders each shard's duration and status as a
+// Server-Timing header value.
+func serverTiming(resp *dialect.Response) string {
 	var b strings.Builder
 	for _, s := range resp.Shards {
 		if b.Len() > 0 {
@@ -191,7 +226,7 @@ func setShardHeaders(w http.ResponseWriter, resp *dialect.Response) {
 		}
 		fmt.Fprintf(&b, "%s;desc=%q;dur=%.1f", timingToken(s.Name), string(s.Status), float64(s.Took.Microseconds())/1000)
 	}
-	hdr.Set("Server-Timing", b.String())
+	return b.String()
 }
 
 // timingToken makes a shard name a valid Server-Timing metric name token.
@@ -204,18 +239,13 @@ func timingToken(name string) string {
 	}, name)
 }
 
-// writeError writes err in the client's dialect.
-func (h *Handler) writeError(w http.ResponseWriter, err error) error {
+// errorAnswer renders err in the client's dialect.
+func (h *Handler) errorAnswer(err error) *answer {
 	var de *dialect.Error
 	if !errors.As(err, &de) {
 		de = &dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal", Message: err.Error()}
 	}
-	body := h.client.EncodeError(de)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(de.Status)
-	_, _ = w.Write(body)
-	return nil
+	return &answer{status: de.Status, body: h.client.EncodeError(de), complete: "false"}
 }
 
 func badRequest(msg string) *dialect.Error {

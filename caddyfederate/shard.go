@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/health"
 )
 
 // defaultIdleConnsPerHost replaces Go's and Caddy's per-host idle pool
@@ -41,6 +42,9 @@ type Shard struct {
 	// Default: the route's timeout.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// Hedged requests to a second replica; nil means off.
+	Hedge *HedgeConfig `json:"hedge,omitempty"`
+
 	// How to talk to an engine of the generic `json` dialect: request
 	// template and JSON pointers into its answer. Required when dialect is
 	// `json`, ignored otherwise.
@@ -53,7 +57,9 @@ type Shard struct {
 	proxy   caddyhttp.MiddlewareHandler
 	rp      *reverseproxy.Handler // the same handler, when it is a reverse_proxy
 	dialect dialect.Dialect
-	index   int // position in the route's config
+	index   int             // position in the route's config
+	tracker *health.Tracker // latency history, shared across reloads by trackerKey
+	budget  *health.Budget  // hedge tokens; nil allows every hedge
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
@@ -91,8 +97,28 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	if rp, ok := mod.(*reverseproxy.Handler); ok {
 		s.rp = rp
 		widenIdlePool(rp)
+		// Hedges must reach another replica: the wrapper skips the
+		// upstreams an attempt's context excludes, and records picks.
+		rp.LoadBalancing.SelectionPolicy = health.Wrap(rp.LoadBalancing.SelectionPolicy)
+	}
+	if s.tracker, err = health.Acquire(s.trackerKey()); err != nil {
+		return err
+	}
+	if s.Hedge != nil {
+		pct := s.Hedge.Budget
+		if pct == 0 {
+			pct = defaultHedgeBudget
+		}
+		s.budget = health.NewBudget(pct, 0)
 	}
 	return nil
+}
+
+// cleanup releases the shard's latency history.
+func (s *Shard) cleanup() {
+	if s.tracker != nil {
+		_ = health.Release(s.trackerKey())
+	}
 }
 
 // shardDialect finds the named dialect; `json` is built from its config.
@@ -127,14 +153,16 @@ func widenIdlePool(rp *reverseproxy.Handler) {
 // unavailable reports whether the shard certainly has no upstream to ask:
 // static upstreams only, and none of them available (unhealthy, or at its
 // max_requests). Dynamic upstreams are only known at request time.
-func (s *Shard) unavailable() bool {
+func (s *Shard) unavailable(route string) bool {
 	if s.rp == nil || s.rp.DynamicUpstreams != nil || len(s.rp.Upstreams) == 0 {
 		return false
 	}
+	n := 0
 	for _, u := range s.rp.Upstreams {
 		if u.Available() {
-			return false
+			n++
 		}
 	}
-	return true
+	upstreamsAvailable.WithLabelValues(route, s.Name).Set(float64(n))
+	return n == 0
 }

@@ -1,0 +1,85 @@
+package caddyfederate
+
+import (
+	"errors"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+)
+
+// The collectors are package-level because every config load brings a new
+// registry (ctx.GetMetricsRegistry): registering the same collectors again
+// on each Provision keeps the counts across reloads, as caddy-ratelimit does.
+var (
+	shardRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "shard_requests_total",
+		Help: "Shard sub-requests by route, shard and status (ok, timeout, error, unavailable, invalid).",
+	}, []string{"route", "shard", "status"})
+	shardDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "shard_duration_seconds",
+		Help:    "Time from fan-out to a shard's answer (or its failure), hedges included.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "shard"})
+	hedgesSent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "hedges_sent_total",
+		Help: "Hedged second requests sent to another replica, by shard.",
+	}, []string{"shard"})
+	hedgesWon = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "hedges_won_total",
+		Help: "Hedged requests whose answer was used, by shard.",
+	}, []string{"shard"})
+	upstreamsAvailable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "upstreams_available",
+		Help: "Replicas of a shard available at its last request (healthy and under max_requests).",
+	}, []string{"route", "shard"})
+	answers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "answers_total",
+		Help: "Answers by route and outcome: complete, partial (200 with a failed shard) or failed (5xx).",
+	}, []string{"route", "outcome"})
+	coalesced = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "federate", Name: "coalesced_requests_total",
+		Help: "Requests answered by sharing an identical in-flight request's fan-out.",
+	}, []string{"route"})
+)
+
+var collectors = []prometheus.Collector{shardRequests, shardDuration, hedgesSent, hedgesWon, upstreamsAvailable, answers, coalesced}
+
+// registerMetrics adds the collectors to this config load's registry.
+func registerMetrics(ctx caddy.Context) error {
+	reg := ctx.GetMetricsRegistry()
+	if reg == nil {
+		return nil
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// observeShard counts one shard outcome.
+func observeShard(route, shard string, rep dialect.ShardReport) {
+	if rep.Status == dialect.StatusSkipped {
+		return
+	}
+	shardRequests.WithLabelValues(route, shard, string(rep.Status)).Inc()
+	shardDuration.WithLabelValues(route, shard).Observe(rep.Took.Seconds())
+}
+
+// observeAnswer counts one route answer.
+func observeAnswer(route string, status int, complete bool) {
+	outcome := "complete"
+	switch {
+	case status >= 500:
+		outcome = "failed"
+	case !complete:
+		outcome = "partial"
+	}
+	answers.WithLabelValues(route, outcome).Inc()
+}
