@@ -15,6 +15,7 @@ import (
 // back down after load.
 func TestPlainCaddyReverseProxy(t *testing.T) {
 	harness.Heavy(t)
+	bin := harness.PlainCaddy(t)
 	d := corpus1000(t)
 	a := harness.StartESShard(t, harness.ShardOptions{Name: "replica-a", Docs: d})
 	b := harness.StartESShard(t, harness.ShardOptions{Name: "replica-b", Docs: d})
@@ -22,7 +23,7 @@ func TestPlainCaddyReverseProxy(t *testing.T) {
 	site := func(upstreams string) string {
 		return fmt.Sprintf("http://%s {\n\treverse_proxy %s {\n\t\tlb_policy round_robin\n\t}\n}\n", harness.Addr(port), upstreams)
 	}
-	c := harness.StartCaddy(t, harness.CaddyOptions{Bin: harness.PlainCaddy(t), Sites: site(a.Addr)})
+	c := harness.StartCaddy(t, harness.CaddyOptions{Bin: bin, Sites: site(a.Addr)})
 	front := "http://" + harness.Addr(port) + "/docs/_search"
 	harness.WaitFor(t, c.Proc, "site listening", 10*time.Second, harness.HTTPReady("http://"+harness.Addr(port)+"/"))
 

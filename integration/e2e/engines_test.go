@@ -108,6 +108,33 @@ func merge(m map[string]any, k string, v any) map[string]any {
 	return m
 }
 
+// checkLoading loads documents into an empty shard through every loading
+// route.
+func checkLoading(t *testing.T, s *harness.Shard) {
+	t.Helper()
+	bulk := `{"index":{"_index":"docs","_id":"b1"}}
+{"id":"b1","title":"bulk one","body":"first","section":"x"}
+{"create":{}}
+{"id":"b2","title":"bulk two","body":"second","section":"x"}
+`
+	if code, b := s.Do(t, http.MethodPost, "/_bulk", bulk); code != 200 {
+		t.Fatalf("_bulk: %d %s", code, b)
+	}
+	if code, b := s.Do(t, http.MethodPut, "/"+s.Index+"/_doc/d1", `{"id":"d1","title":"put doc","body":"third","section":"y"}`); code != 201 {
+		t.Fatalf("_doc: %d %s", code, b)
+	}
+	if code, b := s.Do(t, http.MethodPost, "/indexes/"+s.Index+"/documents", `[{"id":"m1","title":"meili doc","body":"fourth","section":"y"}]`); code != 202 {
+		t.Fatalf("documents: %d %s", code, b)
+	}
+	if st := s.Stats(t); st.Docs != 4 {
+		t.Fatalf("%d documents after loading 4", st.Docs)
+	}
+	a := esSearch(t, s.URL+"/"+s.Index+"/_search", map[string]any{"query": map[string]any{"match": map[string]any{"title": "bulk"}}})
+	if fmt.Sprint(ids(a)) != "[b1 b2]" {
+		t.Errorf("search after bulk load: %v", ids(a))
+	}
+}
+
 func TestESShard(t *testing.T) {
 	harness.Heavy(t)
 	d := corpus1000(t)
@@ -115,6 +142,7 @@ func TestESShard(t *testing.T) {
 	tfidf := harness.StartESShard(t, harness.ShardOptions{Name: "tfidf", Docs: d, Scoring: "tfidf"})
 	checkEngineShard(t, bm25)
 	checkEngineShard(t, tfidf)
+	checkLoading(t, harness.StartESShard(t, harness.ShardOptions{Name: "empty"}))
 
 	a := esSearch(t, bm25.URL+"/docs/_search", textQuery("network server", 5))
 	b := esSearch(t, tfidf.URL+"/docs/_search", textQuery("network server", 5))
@@ -129,6 +157,8 @@ func TestPGShard(t *testing.T) {
 	pg := harness.StartPostgres(t)
 	s := harness.StartPGShard(t, pg, harness.ShardOptions{Docs: d})
 	checkEngineShard(t, s)
+	// A second shard on the same cluster: its own table, named after its index.
+	checkLoading(t, harness.StartPGShard(t, pg, harness.ShardOptions{Name: "empty", Index: "loading"}))
 	a := esSearch(t, s.URL+"/docs/_search", textQuery("network server", 5))
 	if top := a.Hits.Hits[0].Score; top <= 0 || top > 1.5 {
 		t.Errorf("ts_rank top score %v, want in (0, 1.5]", top)

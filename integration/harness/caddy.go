@@ -272,13 +272,18 @@ func (c *Caddy) WaitGoroutines(t testing.TB, max int, timeout time.Duration) int
 // Stop shuts caddy down (also done at cleanup).
 func (c *Caddy) Stop() error { return c.Proc.Stop() }
 
-// HandlerLanded reports whether the plugin's module root holds a Go package:
-// xcaddy imports the root package, so until it exists no caddy with the
-// module can be built and FederateCaddy's absence is expected, not a failure.
+// HandlerLanded reports whether a package of the plugin registers
+// http.handlers.federate. Until one does, no caddy with the module can be
+// built, and FederateCaddy's absence is expected rather than a failure.
 func HandlerLanded() bool {
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(Root()), "*.go"))
-	for _, f := range files {
-		if !strings.HasSuffix(f, "_test.go") {
+	repo := filepath.Dir(Root())
+	files, _ := filepath.Glob(filepath.Join(repo, "*.go"))
+	more, _ := filepath.Glob(filepath.Join(repo, "caddyfederate", "*.go"))
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(`"http.handlers.federate"`)) {
 			return true
 		}
 	}

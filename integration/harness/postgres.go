@@ -65,9 +65,9 @@ func StartPostgres(t testing.TB) *Postgres {
 		"-c", "full_page_writes=off", "-c", "shared_buffers=128MB", "-c", "max_connections=200")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Dir = dir
-	// SIGTERM is PostgreSQL's "smart" shutdown, which waits for clients; the
-	// group kill after 10 s bounds it.
 	pg.Proc = Start(t, "postgres", dir, cmd)
+	// SIGINT is PostgreSQL's fast shutdown; SIGTERM ("smart") waits for clients.
+	pg.Proc.StopSignal = syscall.SIGINT
 	isready := filepath.Join(bin, "pg_isready")
 	WaitFor(t, pg.Proc, "PostgreSQL accepting connections", 60*time.Second, func(ctx context.Context) error {
 		return exec.CommandContext(ctx, isready, "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(pg.Port), "-U", "postgres").Run()

@@ -23,6 +23,8 @@ type Proc struct {
 	Cmd  *exec.Cmd
 	// Log is the file holding the process's stdout and stderr.
 	Log string
+	// StopSignal asks the process to stop (default SIGTERM).
+	StopSignal syscall.Signal
 
 	once sync.Once
 	done chan struct{}
@@ -62,12 +64,16 @@ func Start(t testing.TB, name, dir string, cmd *exec.Cmd) *Proc {
 	return p
 }
 
-// Stop ends the process group: SIGTERM, then SIGKILL after 10 s. Safe to call
-// more than once.
+// Stop ends the process group: StopSignal, then SIGKILL after 10 s. Safe to
+// call more than once.
 func (p *Proc) Stop() error {
 	p.once.Do(func() {
 		pgid := p.Cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		sig := p.StopSignal
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		syscall.Kill(-pgid, sig)
 		select {
 		case <-p.done:
 		case <-time.After(10 * time.Second):

@@ -57,7 +57,9 @@ type Shard struct {
 // StartESShard starts a bleve shard server.
 func StartESShard(t testing.TB, o ShardOptions) *Shard {
 	t.Helper()
-	args := []string{"-scoring", orDefault(o.Scoring, "bm25")}
+	// The index lives in the test's temporary directory, so even a killed
+	// esshard leaves nothing behind.
+	args := []string{"-scoring", orDefault(o.Scoring, "bm25"), "-dir", filepath.Join(t.TempDir(), "index")}
 	return startShard(t, "esshard", o, args)
 }
 

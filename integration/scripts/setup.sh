@@ -6,14 +6,17 @@
 # Environment:
 #   SKIP_APT=1            do not touch apt (non-root machines with the packages present)
 #   CADDY_VERSION         caddy version to build (default v2.11.9)
-#   FEDERATE_PKG          import path given to xcaddy --with (default: the module path)
+#   FEDERATE_PKG          import path given to xcaddy --with (default: the module
+#                         root if it holds a Go package, else .../caddyfederate)
+#   STRICT=1              a failed module build is an error (also when CI=true, or
+#                         once a package registers http.handlers.federate)
 #   REBUILD=1             rebuild both caddy binaries
 #   XCADDY_RACE_DETECTOR  passed through to xcaddy (default 0)
 #
 # Produces integration/bin/caddy-plain (caddy without the module, for smoke
 # tests) and integration/bin/caddy (with the module). Exit status non-zero on any
-# failure, except that a missing root Go package (the handler has not landed)
-# leaves bin/caddy absent with a warning.
+# failure, except that while no package registers http.handlers.federate (the
+# handler has not landed) a failed module build only warns.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +27,6 @@ mkdir -p "$bin"
 
 CADDY_VERSION=${CADDY_VERSION:-v2.11.9}
 MODULE=github.com/searchfront/caddy-federate
-FEDERATE_PKG=${FEDERATE_PKG:-$MODULE}
 export XCADDY_RACE_DETECTOR=${XCADDY_RACE_DETECTOR:-0}
 export PATH="$(go env GOPATH)/bin:$PATH"
 
@@ -89,30 +91,40 @@ step "go mod download"
 (cd "$repo" && go mod download)
 
 step "caddy with the module"
+# xcaddy imports the package given to --with. Prefer the module root; while it
+# has no Go package, import the handler's package and point the module at this
+# checkout with --replace (the same replacement, said separately).
+if [[ -z "${FEDERATE_PKG:-}" ]]; then
+	if ls "$repo"/*.go 2>/dev/null | grep -qv '_test\.go$'; then
+		FEDERATE_PKG=$MODULE
+	else
+		FEDERATE_PKG=$MODULE/caddyfederate
+	fi
+fi
 out="$bin/caddy"
 stale=1
 if [[ -x "$out" && "${REBUILD:-0}" != 1 ]] && "$out" list-modules 2>/dev/null | grep -q '^http.handlers.federate$'; then
-	stale=$(find "$repo" -path "$integ" -prune -o \( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$out" -print | head -1 | wc -l)
+	stale=$(find "$repo" \( -path "$integ" -o -name node_modules -o -name .git \) -prune -o \
+		\( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$out" -print | head -1 | wc -l)
 fi
 if [[ $stale == 0 ]]; then
 	echo "setup: $out is up to date"
 elif (cd "$repo" && GOPROXY=off GOFLAGS=-mod=mod xcaddy build "$CADDY_VERSION" \
-	--with "$FEDERATE_PKG=$repo" --output "$out.tmp") >"$bin/xcaddy.log" 2>&1 &&
+	--with "$FEDERATE_PKG" --replace "$MODULE=$repo" --output "$out.tmp") >"$bin/xcaddy.log" 2>&1 &&
 	"$out.tmp" list-modules | grep -q '^http.handlers.federate$'; then
 	mv "$out.tmp" "$out"
 	"$out" version
 	echo "setup: built $out with $FEDERATE_PKG"
 else
-	rm -f "$out.tmp" "$out"
+	rm -f "$out.tmp"
 	tail -n 15 "$bin/xcaddy.log" >&2 || true
 	echo "setup: caddy with $FEDERATE_PKG did not build, or lacks http.handlers.federate (log: $bin/xcaddy.log)" >&2
-	# xcaddy imports the module's root package: until it exists (the handler
-	# has not landed) this failure is expected and only federate tests need it.
-	if compgen -G "$repo/*.go" >/dev/null; then
+	# Until the handler registers itself this is expected: only the federate
+	# tests need bin/caddy. Under CI it is an error.
+	if [[ "${CI:-}" == true || "${STRICT:-0}" == 1 ]] || grep -rqs '"http.handlers.federate"' "$repo"/*.go "$repo"/caddyfederate/*.go; then
 		exit 1
 	fi
-	echo "setup: WARNING: $repo has no root Go package yet (the handler has not landed):" \
-		"only $plain is available; federate tests will fail until it builds" >&2
+	echo "setup: WARNING: no package registers http.handlers.federate yet: only $plain is available" >&2
 fi
 step ""
 echo "setup: total $(( $(date +%s) - t0 ))s"
