@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
 	"github.com/searchfront/caddy-federate/health"
@@ -110,6 +111,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 	defer func() {
 		res.report.Took = time.Since(start)
 		observeShard(h.name(), s.Name, res.report)
+		h.logShard(res.report)
 	}()
 	if s.unavailable(h.name()) {
 		res.index = s.index
@@ -149,6 +151,19 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 		s.tracker.Observe(picks.Last(), time.Since(start), res.report.Status == dialect.StatusOK)
 	}
 	return res
+}
+
+// logShard logs a shard that did not answer ok, with what an operator
+// needs to act on it.
+func (h *Handler) logShard(rep dialect.ShardReport) {
+	if rep.Status == dialect.StatusOK || rep.Status == dialect.StatusSkipped {
+		return
+	}
+	if c := h.logger.Check(zap.WarnLevel, "shard failed"); c != nil {
+		c.Write(zap.String("route", h.name()), zap.String("shard", rep.Name), zap.String("status", string(rep.Status)),
+			zap.String("reason", rep.Reason), zap.String("replica", rep.Replica), zap.Int("upstream_status", rep.HTTPStatus),
+			zap.Duration("took", rep.Took))
+	}
 }
 
 // decodeShard reads an ok answer into res; an unreadable one is invalid.

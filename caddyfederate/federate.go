@@ -189,6 +189,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.stop = make(chan struct{})
 		go refreshAuto(h.mergeOpts.Auto, h.stop)
 	}
+	registerRoute(h)
 	return nil
 }
 
@@ -291,6 +292,7 @@ func (h *Handler) Validate() error {
 // Cleanup releases what Provision acquired. The shards' reverse_proxy
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
+	unregisterRoute(h)
 	if h.stop != nil {
 		close(h.stop)
 	}

@@ -1,9 +1,11 @@
 package caddyfederate
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -194,4 +196,36 @@ func scrape(t *testing.T, url, series string) float64 {
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
+}
+
+// TestAdminStatus: the admin endpoint lists the route, its shards, their
+// replicas' health and the latency federate observed.
+func TestAdminStatus(t *testing.T) {
+	a := newFakeEngine(t, "meilisearch", fakeHit{"a1", 1, ""})
+	url := startCaddy(t, meiliSite("\t\tname adminroute", shardLine("a", a)))
+	search(t, url+"/indexes/x/search", `{"q":"x"}`)
+	rec := httptest.NewRecorder()
+	if err := (adminStatus{}).serve(rec, httptest.NewRequest(http.MethodGet, "/federate/status", nil)); err != nil {
+		t.Fatal(err)
+	}
+	var out []routeStatus
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	var found *routeStatus
+	for i := range out {
+		if out[i].Name == "adminroute" {
+			found = &out[i]
+		}
+	}
+	if found == nil || len(found.Shards) != 1 {
+		t.Fatalf("status %s", rec.Body)
+	}
+	s := found.Shards[0]
+	if len(s.Upstreams) != 1 || s.Upstreams[0].Address != a.addr() || !s.Upstreams[0].Available {
+		t.Errorf("upstreams %+v", s.Upstreams)
+	}
+	if len(s.Latency) != 1 || s.Latency[0].Requests < 1 {
+		t.Errorf("latency %+v, want one observed request on %s", s.Latency, a.addr())
+	}
 }

@@ -1,0 +1,116 @@
+package caddyfederate
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/searchfront/caddy-federate/health"
+)
+
+func init() {
+	caddy.RegisterModule(adminStatus{})
+}
+
+// routes holds the provisioned federate handlers for the admin API. Admin
+// modules are built before the apps on every config load, so they cannot
+// hold handlers themselves; handlers add themselves in Provision and leave
+// in Cleanup. A reload briefly lists both configs' handlers.
+var routes = struct {
+	sync.Mutex // guards m
+	m          map[*Handler]struct{}
+}{m: map[*Handler]struct{}{}}
+
+func registerRoute(h *Handler) {
+	routes.Lock()
+	routes.m[h] = struct{}{}
+	routes.Unlock()
+}
+
+func unregisterRoute(h *Handler) {
+	routes.Lock()
+	delete(routes.m, h)
+	routes.Unlock()
+}
+
+// adminStatus serves GET /federate/status on Caddy's admin endpoint: every
+// federate route, its shards, their replicas' health as Caddy sees it and
+// the latency federate observed.
+type adminStatus struct{}
+
+// CaddyModule returns the Caddy module information.
+func (adminStatus) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.federate",
+		New: func() caddy.Module { return new(adminStatus) },
+	}
+}
+
+// Routes returns the admin routes.
+func (a adminStatus) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/federate/status", Handler: caddy.AdminHandlerFunc(a.serve)}}
+}
+
+type routeStatus struct {
+	Name    string        `json:"name"`
+	Dialect string        `json:"dialect"`
+	Shards  []shardStatus `json:"shards"`
+}
+
+type shardStatus struct {
+	Name      string                 `json:"name"`
+	Dialect   string                 `json:"dialect"`
+	Upstreams []upstreamStatus       `json:"upstreams"`
+	Latency   []health.UpstreamStats `json:"latency"`
+}
+
+type upstreamStatus struct {
+	Address     string `json:"address"`
+	Healthy     bool   `json:"healthy"`
+	Available   bool   `json:"available"`
+	NumRequests int    `json:"num_requests"`
+	Fails       int    `json:"fails"`
+}
+
+func (adminStatus) serve(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("use GET")}
+	}
+	routes.Lock()
+	out := make([]routeStatus, 0, len(routes.m))
+	for h := range routes.m {
+		out = append(out, h.status())
+	}
+	routes.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+func (h *Handler) status() routeStatus {
+	rs := routeStatus{Name: h.name(), Dialect: h.Dialect}
+	for _, s := range h.Shards {
+		ss := shardStatus{Name: s.Name, Dialect: s.dialect.Name(), Upstreams: []upstreamStatus{}}
+		if s.rp != nil {
+			for _, u := range s.rp.Upstreams {
+				if u.Host == nil {
+					continue
+				}
+				ss.Upstreams = append(ss.Upstreams, upstreamStatus{Address: u.String(), Healthy: u.Healthy(),
+					Available: u.Available(), NumRequests: u.Host.NumRequests(), Fails: u.Host.Fails()})
+			}
+		}
+		if s.tracker != nil {
+			ss.Latency = s.tracker.Snapshot()
+		}
+		rs.Shards = append(rs.Shards, ss)
+	}
+	return rs
+}
+
+// Interface guard
+var _ caddy.AdminRouter = (*adminStatus)(nil)
