@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +90,64 @@ func TestFederateElasticsearch(t *testing.T) {
 	}
 	shards[2].ClearFault(t)
 	t.Logf("goroutines after the test's requests: %d", c.Goroutines(t))
+}
+
+// TestFederateMeilisearch: a Meilisearch client over mixed shard dialects
+// (one Meilisearch, two Elasticsearch); a shard past its deadline is reported
+// in remoteErrors and the answer still comes in time.
+func TestFederateMeilisearch(t *testing.T) {
+	harness.Heavy(t)
+	bin := federateBin(t)
+	shards := threeEngines(t)
+	port := harness.FreePort(t)
+	dialects := []string{"meilisearch", "elasticsearch", "elasticsearch"}
+	site := fmt.Sprintf("http://%s {\n\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\ttimeout 2s\n", harness.Addr(port))
+	for i, s := range shards {
+		site += fmt.Sprintf("\t\tshard %s %s {\n\t\t\tdialect %s\n\t\t\tindex docs\n\t\t\ttimeout 500ms\n\t\t}\n", s.Name, s.Addr, dialects[i])
+	}
+	site += "\t}\n}\n"
+	c := harness.StartCaddy(t, harness.CaddyOptions{Bin: bin, Sites: site})
+	front := "http://" + harness.Addr(port) + "/indexes/docs/search"
+	harness.WaitFor(t, c.Proc, "site listening", 10*time.Second, harness.HTTPReady("http://"+harness.Addr(port)+"/"))
+
+	search := func() (http.Header, map[string]any, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, front,
+			strings.NewReader(`{"q":"network server","limit":10}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || json.Unmarshal(b, &m) != nil {
+			t.Fatalf("status %d: %.300s", resp.StatusCode, b)
+		}
+		return resp.Header, m, time.Since(start)
+	}
+
+	h, m, _ := search()
+	hits, _ := m["hits"].([]any)
+	if len(hits) != 10 || h.Get("Federate-Complete") != "true" {
+		t.Fatalf("%d hits, Federate-Complete %q: %v", len(hits), h.Get("Federate-Complete"), m)
+	}
+	first, _ := hits[0].(map[string]any)
+	if _, ok := first["_federation"].(map[string]any); !ok {
+		t.Errorf("hit without _federation: %v", first)
+	}
+
+	shards[1].SetFault(t, harness.Fault{DelayMS: 3000})
+	defer shards[1].ClearFault(t)
+	h, m, took := search()
+	errs, _ := m["remoteErrors"].(map[string]any)
+	e, _ := errs[shards[1].Name].(map[string]any)
+	if h.Get("Federate-Complete") != "false" || e["code"] != "shard_timeout" {
+		t.Fatalf("slow shard: Federate-Complete %q, remoteErrors %v", h.Get("Federate-Complete"), m["remoteErrors"])
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("answer took %v with a 500ms shard timeout", took)
+	}
 }
