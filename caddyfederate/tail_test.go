@@ -229,3 +229,17 @@ func TestAdminStatus(t *testing.T) {
 		t.Errorf("latency %+v, want one observed request on %s", s.Latency, a.addr())
 	}
 }
+
+// TestTraceContextReachesShards: W3C trace context goes to every shard.
+func TestTraceContextReachesShards(t *testing.T) {
+	a := newFakeEngine(t, "meilisearch", fakeHit{"a1", 1, ""})
+	b := newFakeEngine(t, "elasticsearch", fakeHit{"b1", 1, ""})
+	url := startCaddy(t, meiliSite("", shardLine("a", a), shardLine("b", b, "dialect elasticsearch")))
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	search(t, url+"/indexes/x/search", `{"q":"x"}`, "traceparent", tp)
+	for _, f := range []*fakeEngine{a, b} {
+		if got := f.requests()[0].Header.Get("Traceparent"); got != tp {
+			t.Errorf("shard got traceparent %q, want %q", got, tp)
+		}
+	}
+}
