@@ -51,12 +51,13 @@ var (
 )
 
 // prerequisitesPresent reports whether setup.sh has nothing left to do for the
-// engines and the plain caddy binary.
+// engines, the corpus's long descriptions and the plain caddy binary.
 func prerequisitesPresent() bool {
 	_, err1 := exec.LookPath("groonga")
 	_, err2 := PGBin()
 	_, err3 := os.Stat(PlainCaddyPath())
-	return err1 == nil && err2 == nil && err3 == nil
+	translations, _ := filepath.Glob("/var/lib/apt/lists/*Translation-en*")
+	return err1 == nil && err2 == nil && err3 == nil && len(translations) > 0
 }
 
 // EnsureSetup runs scripts/setup.sh once per test binary when a prerequisite

@@ -48,18 +48,23 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 	fi
 done
+# The corpus's long descriptions come from the Translation-en lists.
+translations=0
+compgen -G '/var/lib/apt/lists/*Translation-en*' >/dev/null && translations=1
 if [[ "${SKIP_APT:-0}" == 1 ]]; then
 	echo "setup: SKIP_APT=1, not installing: ${missing[*]:-(nothing missing)}"
-elif ((${#missing[@]} > 0)); then
+elif ((${#missing[@]} > 0 || translations == 0)); then
 	if [[ $(id -u) != 0 ]]; then
 		echo "setup: need root to install: ${missing[*]}" >&2
 		exit 1
 	fi
 	# One update. Languages=en also fetches Translation-en: the corpus's long descriptions.
 	apt-get update -o Acquire::Languages=en
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	if ((${#missing[@]} > 0)); then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
 else
-	echo "setup: apt packages present: ${pkgs[*]}"
+	echo "setup: apt packages and Translation-en lists present: ${pkgs[*]}"
 fi
 # Debian's postgresql package starts a cluster through its init script on some
 # machines; the harness runs private clusters and needs nothing of it.

@@ -269,12 +269,15 @@ func parseBool(v json.RawMessage, q *Query) error {
 			}
 		case "must", "should":
 			for _, c := range clauses {
-				if err := parseClause(c, q, false); err != nil {
+				sub := &Query{}
+				if err := parseClause(c, sub, false); err != nil {
 					return err
 				}
-				if q.Text != "" {
+				if sub.Text != "" {
 					text++
+					q.Text, q.Fields, q.Syntax = sub.Text, sub.Fields, sub.Syntax
 				}
+				q.Filters = append(q.Filters, sub.Filters...)
 			}
 		case "minimum_should_match", "boost":
 		default:

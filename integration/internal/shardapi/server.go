@@ -95,7 +95,7 @@ func (s *Server) health(body string) http.HandlerFunc {
 		if sleep(r.Context(), d.delay) != nil {
 			return
 		}
-		status, out := http.StatusOK, []byte(fmt.Sprintf(body, s.engine))
+		status, out := http.StatusOK, []byte(strings.ReplaceAll(body, "%[1]s", s.engine))
 		if d.status != 0 {
 			status, out = d.status, ESError(d.status, "fault", "injected fault")
 		}

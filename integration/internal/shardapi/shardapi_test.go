@@ -3,6 +3,8 @@ package shardapi
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -19,6 +21,8 @@ func TestParseES(t *testing.T) {
 		{`{"query":{"query_string":{"query":"a AND b"}}}`, `all=false text="a AND b" from=0 size=10 syntax`},
 		{`{"query":{"bool":{"must":[{"match":{"body":"x"}}],"filter":[{"term":{"section":"games"}},{"terms":{"tags":["a","b"]}}]}}}`,
 			`all=false text="x" from=0 size=10 fields=[{body 1}] filters=[{section [games]} {tags [a b]}]`},
+		{`{"query":{"bool":{"must":[{"match":{"body":"x"}},{"term":{"section":"games"}}]}}}`,
+			`all=false text="x" from=0 size=10 fields=[{body 1}] filters=[{section [games]}]`},
 		{`{"query":{"bool":{"filter":{"term":{"section":{"value":"net"}}}}}}`, `all=true text="" from=0 size=10 filters=[{section [net]}]`},
 		{`{"_source":false,"query":{"match_all":{}}}`, `all=true text="" from=0 size=10 source=[]`},
 		{`{"_source":{"includes":["id"]},"aggs":{"s":{"terms":{"field":"section","size":3}}}}`, `all=true text="" from=0 size=10 source=[id] facets=[{s section 3}]`},
@@ -81,6 +85,17 @@ func TestParseMeili(t *testing.T) {
 	for _, bad := range []string{`{"filter":"a > 1"}`, `{"filter":[["a = 1","b = 2"]]}`, `{"limit":-1}`, `[`} {
 		if _, _, err := ParseMeili([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestHealthBodies(t *testing.T) {
+	h := NewServer("docs", "", "bleve", nil, false, Fault{}).Handler()
+	for path, want := range map[string]string{"/health": `{"status":"available"}`, "/": `"name":"bleve"`} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) || !json.Valid(rec.Body.Bytes()) {
+			t.Errorf("GET %s: %d %s", path, rec.Code, rec.Body)
 		}
 	}
 }
