@@ -64,13 +64,14 @@ type Options struct {
 
 // Result is a merged answer.
 type Result struct {
-	// Hits is the requested window of the fused list.
+	// Hits is the requested window of the fused list; never nil.
 	Hits []Fused
 	// Total sums the shards' totals; Gte when a shard failed, a shard's
 	// total was itself a lower bound, or dedupe removed hits.
 	Total         int64
 	TotalRelation Relation
-	Facets        []Facet
+	// Facets are ordered by name; nil when no shard returned any.
+	Facets []Facet
 	// Strategy is the strategy actually applied (AutoChoice resolves to Raw
 	// or RRFZ; strategies fall back as their docs say).
 	Strategy Strategy

@@ -104,6 +104,9 @@ func runCases(t *testing.T, cases []mergeCase) {
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			res := Merge(tt.lists, 0, tt.opts)
+			if res.Hits == nil {
+				t.Errorf("Hits is nil")
+			}
 			if got := render(res.Hits); got != tt.want {
 				t.Errorf("order\n got %q\nwant %q", got, tt.want)
 			}

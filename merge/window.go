@@ -100,7 +100,7 @@ func siftDown(h []key, i int) {
 // of the page share one backing array.
 func build(lists []List, occs []occ, groups []group, idx []int32) []Fused {
 	if len(idx) == 0 {
-		return nil
+		return []Fused{} // encodes as [], not null
 	}
 	n := 0
 	for _, g := range idx {
