@@ -1,0 +1,83 @@
+// Command tailbench measures federate's tail latency with a slow replica,
+// with and without hedged requests.
+//
+//	cd integration && go run ./cmd/tailbench [-requests N] [-concurrency C]
+//
+// It starts 3 shards × 2 replicas of esshard (the same generated documents on
+// both replicas of a shard) and one caddy (bin/caddy, built by
+// scripts/setup.sh, which it runs when the binary is missing) with an
+// Elasticsearch-dialect federate route, lb_policy round_robin per shard. One
+// replica of shard s0 is slowed through esshard's fault API: slow_share 0.1,
+// slow_ms 200 (10 % of its answers, spread evenly, take 200 ms more). Four
+// scenarios run in interleaved rounds in the same caddy process, switched by
+// POST /load on the admin API:
+//
+//	a  baseline: no slow replica, hedging off
+//	b  slow replica, hedging off
+//	c  slow replica, hedge <fixed delay> (-hedge-delay, default 20ms)
+//	d  slow replica, hedge auto
+//
+// Each round sends warm-up requests (not measured), then -requests requests
+// from -concurrency closed-loop clients, timing each one client-side.
+// Upstream requests per replica come from esshard's GET /_stats; hedges sent
+// and won from caddy's caddy_federate_hedges_sent_total and _won_total.
+// Every scenario names its shards with its own prefix (a-s0, b-s0, ...), so
+// each one keeps its own latency history (what `hedge auto` reads) and its own
+// hedge counters, as a deployment that has lived with that state would.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	requests    int
+	concurrency int
+	rounds      int
+	warmup      int
+	docs        int
+	hedgeDelay  time.Duration
+	slowShare   float64
+	slowMS      int
+	caddy       string
+	md          string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.requests, "requests", 1000, "measured requests per round and scenario")
+	flag.IntVar(&o.concurrency, "concurrency", 4, "closed-loop clients")
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each runs every scenario once, in a rotated order")
+	flag.IntVar(&o.warmup, "warmup", 100, "unmeasured requests after each config load")
+	flag.IntVar(&o.docs, "docs", 2000, "generated documents per shard")
+	flag.DurationVar(&o.hedgeDelay, "hedge-delay", 20*time.Millisecond, "fixed hedge delay of scenario c")
+	flag.Float64Var(&o.slowShare, "slow-share", 0.1, "share of the slow replica's answers that are slowed")
+	flag.IntVar(&o.slowMS, "slow-ms", 200, "extra latency of a slowed answer, ms")
+	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
+	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")
+	flag.Parse()
+	if o.requests < 1 || o.concurrency < 1 || o.rounds < 1 || o.docs < 10 {
+		fmt.Fprintln(os.Stderr, "tailbench: -requests, -concurrency, -rounds must be ≥ 1 and -docs ≥ 10")
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	stopAll()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "tailbench: interrupted; all processes stopped")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "tailbench:", err)
+		os.Exit(1)
+	}
+}
