@@ -19,6 +19,7 @@ import (
 //	federate [<matcher>] {
 //		name              <route name>
 //		coalesce          on|off
+//		broadcast
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             rrf [<k>] | rrf_z | auto [homogeneous] | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
@@ -70,6 +71,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		switch opt {
 		case "name":
 			err = oneArg(h.Dispenser, &f.Name)
+		case "broadcast":
+			f.Broadcast = true
+			if h.NextArg() {
+				return nil, h.ArgErr()
+			}
 		case "dialect":
 			err = oneArg(h.Dispenser, &f.Dialect)
 		case "coalesce":

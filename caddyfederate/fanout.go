@@ -24,6 +24,7 @@ type shardResult struct {
 	index  int
 	report dialect.ShardReport
 	list   merge.List
+	raw    []byte // the shard's answer as sent, for broadcasts only
 }
 
 // parentState is what every sub-request inherits from the client's
@@ -33,6 +34,7 @@ type parentState struct {
 	srv  *caddyhttp.Server
 	repl *caddy.Replacer
 	vars map[string]any // a snapshot: later writes to the route's vars are not seen
+	raw  bool           // keep shard answers as they are (broadcast) instead of decoding them
 }
 
 func newParentState(r *http.Request) (*parentState, error) {
@@ -142,7 +144,10 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
 	res.report.HTTPStatus = sw.status
 	res.report.Status, res.report.Reason = classify(ctx, err, sw, time.Duration(s.Timeout), h.MaxResponseSize)
-	if res.report.Status == dialect.StatusOK {
+	switch {
+	case p.raw:
+		res.raw = sw.body
+	case res.report.Status == dialect.StatusOK:
 		h.decodeShard(s, sw.body, &res)
 	}
 	// A call we cancelled ourselves (a hedge's loser) says nothing about

@@ -82,6 +82,12 @@ type Handler struct {
 	// `invalid`. Default: 8 MiB.
 	MaxResponseSize int64 `json:"max_response_size,omitempty"`
 
+	// Send every request of this route unchanged to every shard of the
+	// client's dialect and answer with each shard's outcome, instead of
+	// searching: for settings updates, document writes and deletes. Use it
+	// on its own route (a matcher for the write paths). Default: false.
+	Broadcast bool `json:"broadcast,omitempty"`
+
 	// Share one fan-out among identical concurrent requests (same route,
 	// method, path, query, body and credentials headers). Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`

@@ -19,19 +19,27 @@ import (
 // ServeHTTP answers one search request: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if h.Broadcast {
+		return h.serveBroadcast(w, r)
+	}
 	start := time.Now()
 	q, body, err := h.decodeRequest(r)
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
 	only := r.Header.Get("Federate-Shards")
-	reqs, err := h.shardRequests(q, only)
-	if err != nil {
-		return h.write(w, h.errorAnswer(err))
-	}
 	p, err := newParentState(r)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	if qs, err := h.splitSearches(q); err != nil {
+		return h.write(w, h.errorAnswer(err))
+	} else if qs != nil {
+		return h.write(w, h.multiSearch(r.Context(), p, qs, only, start))
+	}
+	reqs, err := h.shardRequests(q, only)
+	if err != nil {
+		return h.write(w, h.errorAnswer(err))
 	}
 	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
 	var ans *answer
@@ -94,25 +102,41 @@ func (h *Handler) write(w http.ResponseWriter, ans *answer) error {
 // decodeRequest reads the client's body (capped) and decodes the query in
 // the route's dialect, applying the page-size default and the window cap.
 func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, []byte, error) {
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > h.MaxRequestBody {
-			return nil, nil, tooLarge(h.MaxRequestBody)
-		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
-		if err != nil {
-			return nil, nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
-				Message: "reading the request body failed: " + err.Error()}
-		}
-		if int64(len(b)) > h.MaxRequestBody {
-			return nil, nil, tooLarge(h.MaxRequestBody)
-		}
-		body = b
+	body, err := h.readBody(r)
+	if err != nil {
+		return nil, nil, err
 	}
 	q, err := h.client.DecodeRequest(r, body)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := h.applyWindow(q); err != nil {
+		return nil, nil, err
+	}
+	return q, body, nil
+}
+
+// readBody reads the client's body, up to max_request_body.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > h.MaxRequestBody {
+		return nil, tooLarge(h.MaxRequestBody)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
+	if err != nil {
+		return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
+			Message: "reading the request body failed: " + err.Error()}
+	}
+	if int64(len(b)) > h.MaxRequestBody {
+		return nil, tooLarge(h.MaxRequestBody)
+	}
+	return b, nil
+}
+
+// applyWindow applies the page-size default and checks the window.
+func (h *Handler) applyWindow(q *dialect.Query) error {
 	if !q.HasLimit {
 		q.Limit = h.Limit
 		if q.Limit == 0 {
@@ -120,13 +144,13 @@ func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, []byte, error)
 		}
 	}
 	if q.Offset < 0 || q.Limit < 0 {
-		return nil, nil, badRequest(fmt.Sprintf("offset and limit must not be negative (got offset %d, limit %d)", q.Offset, q.Limit))
+		return badRequest(fmt.Sprintf("offset and limit must not be negative (got offset %d, limit %d)", q.Offset, q.Limit))
 	}
 	if q.Offset+q.Limit > h.MaxWindow {
-		return nil, nil, badRequest(fmt.Sprintf("offset+limit is %d, above this route's max_window of %d: every shard would have to return that many hits; narrow the query or ask the operator to raise max_window",
+		return badRequest(fmt.Sprintf("offset+limit is %d, above this route's max_window of %d: every shard would have to return that many hits; narrow the query or ask the operator to raise max_window",
 			q.Offset+q.Limit, h.MaxWindow))
 	}
-	return q, body, nil
+	return nil
 }
 
 // shardRequests builds each shard's request. A nil entry is a shard the
@@ -241,10 +265,7 @@ func timingToken(name string) string {
 
 // errorAnswer renders err in the client's dialect.
 func (h *Handler) errorAnswer(err error) *answer {
-	var de *dialect.Error
-	if !errors.As(err, &de) {
-		de = &dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal", Message: err.Error()}
-	}
+	de := asDialectError(err)
 	return &answer{status: de.Status, body: h.client.EncodeError(de), complete: "false"}
 }
 

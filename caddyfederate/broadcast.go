@@ -1,0 +1,109 @@
+package caddyfederate
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+)
+
+// broadcastAnswer is the answer to a broadcast request: every shard's
+// outcome, with its own answer as it sent it.
+type broadcastAnswer struct {
+	Complete bool                       `json:"complete"`
+	Shards   map[string]broadcastResult `json:"shards"`
+}
+
+type broadcastResult struct {
+	Status     dialect.Status  `json:"status"`
+	HTTPStatus int             `json:"http_status,omitempty"`
+	TookMs     float64         `json:"took_ms"`
+	Replica    string          `json:"replica,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Answer     json.RawMessage `json:"answer,omitempty"`
+}
+
+// serveBroadcast sends the client's request unchanged (method, path, query
+// string, body) to every shard of the client's dialect, for requests that
+// are not searches: settings updates, document writes, deletes. Shards of
+// another dialect cannot take the same request and are skipped. The answer
+// is 200 when every shard asked answered 2xx; 504 when every one timed out;
+// 502 otherwise.
+func (h *Handler) serveBroadcast(w http.ResponseWriter, r *http.Request) error {
+	body, err := h.readBody(r)
+	if err != nil {
+		return h.write(w, h.errorAnswer(err))
+	}
+	p, err := newParentState(r)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	p.raw = true
+	reqs := make([]*dialect.Request, len(h.Shards))
+	for i, s := range h.Shards {
+		if sameWire(s.dialect.Name(), h.client.Name()) {
+			reqs[i] = &dialect.Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+				Body: body, ContentType: r.Header.Get("Content-Type")}
+		}
+	}
+	results := h.fanOut(r.Context(), p, reqs)
+	if r.Context().Err() != nil {
+		return caddyhttp.Error(499, r.Context().Err())
+	}
+	out := broadcastAnswer{Complete: true, Shards: make(map[string]broadcastResult, len(results))}
+	var asked, ok, timeouts int
+	for _, res := range results {
+		rep := res.report
+		br := broadcastResult{Status: rep.Status, HTTPStatus: rep.HTTPStatus, Replica: rep.Replica, Reason: rep.Reason,
+			TookMs: float64(rep.Took.Microseconds()) / 1000}
+		if rep.Status == dialect.StatusSkipped {
+			br.Reason = "a shard of another dialect cannot take this request"
+		} else {
+			asked++
+		}
+		if json.Valid(res.raw) {
+			br.Answer = res.raw
+		}
+		switch rep.Status {
+		case dialect.StatusOK:
+			ok++
+		case dialect.StatusTimeout:
+			timeouts++
+		}
+		if rep.Status != dialect.StatusOK && rep.Status != dialect.StatusSkipped {
+			out.Complete = false
+		}
+		out.Shards[rep.Name] = br
+	}
+	status := http.StatusOK
+	switch {
+	case asked == 0:
+		return h.write(w, h.errorAnswer(badRequest("no shard of this route speaks "+h.client.Name()+": a broadcast goes only to shards of the client's dialect")))
+	case timeouts == asked:
+		status = http.StatusGatewayTimeout
+	case ok < asked:
+		status = http.StatusBadGateway
+	}
+	b, _ := json.Marshal(out)
+	return h.write(w, &answer{status: status, body: b, complete: boolString(out.Complete)})
+}
+
+// sameWire reports whether two dialects take the same requests.
+func sameWire(a, b string) bool {
+	norm := func(s string) string {
+		if s == "opensearch" {
+			return "elasticsearch"
+		}
+		return s
+	}
+	return norm(a) == norm(b)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
