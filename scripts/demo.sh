@@ -88,7 +88,7 @@ fi
 
 # 2. The shard server and the corpus builder (Go's build cache makes this
 # quick after the first time).
-say "building esshard and the corpus builder"
+say "building esshard and the corpus builder ($(elapsed))"
 (cd "$integ" && go build -o "$bin/esshard" ./cmd/esshard && go build -o "$bin/demo" ./cmd/demo)
 
 # 3. The corpus (about 5,000 documents; a second).
@@ -129,7 +129,7 @@ for i in "${!shards[@]}"; do
 	pids+=($!)
 	echo $! >"$data/run/$name.pid"
 done
-say "started shards ${shards[*]%:*} (logs: demo/.data/logs/)"
+say "started shards ${shards[*]%:*} after $(elapsed) (logs: demo/.data/logs/)"
 
 # wait_for URL [BODY]: polls until the URL answers 200, within the timeout.
 wait_for() {

@@ -33,6 +33,10 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
+# A ready file left by a demo that was killed hard must not count as this
+# one's (demo.sh clears it too, but only once it gets that far).
+rm -f "$run/ready"
+
 # The demo in the background, in its own session so that one signal stops
 # it and everything it started (its trap stops Caddy and the shards).
 setsid "$repo/scripts/demo.sh" >"$artifacts/demo.log" 2>&1 &
