@@ -5,7 +5,7 @@
 # then runs:
 #   1. go vet and the unit tests with the race detector (plugin module);
 #   2. the integration suite against the real caddy binary and real engines;
-#   3. the browser test of the demo page, when scripts/browser-test.sh exists.
+#   3. the browser test of the demo page (integration/browser/run.sh).
 # Set SKIP_INTEGRATION=1 to run only step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +27,8 @@ integration/scripts/setup.sh
 say "integration tests"
 (cd integration && go vet ./... && go test -count=1 -timeout 20m ./...)
 
-if [[ -x scripts/browser-test.sh ]]; then
+if [[ -x integration/browser/run.sh ]]; then
 	say "browser test"
-	scripts/browser-test.sh
+	integration/browser/run.sh
 fi
 say "all passed"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/searchfront/caddy-federate/merge"
@@ -253,7 +254,13 @@ func (m meilisearch) BuildRequest(q *Query, t Target) (*Request, error) {
 		body["facets"] = q.Facets
 	}
 	if q.Fields != nil {
-		body["attributesToRetrieve"] = q.Fields
+		// The id must come back even when the client did not ask for it:
+		// without it the hit cannot be deduplicated or addressed.
+		fields := q.Fields
+		if !slices.Contains(fields, "id") && !slices.Contains(fields, "*") {
+			fields = append(slices.Clip(fields), "id")
+		}
+		body["attributesToRetrieve"] = fields
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

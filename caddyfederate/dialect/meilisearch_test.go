@@ -123,7 +123,7 @@ func TestMeiliBuildRequest(t *testing.T) {
 	}
 	m := decodeJSON(t, r.Body)
 	want := map[string]any{"q": "dark", "offset": 0.0, "limit": 30.0, "showRankingScore": true,
-		"filter": `genre = "drama"`, "facets": []any{"genre"}, "attributesToRetrieve": []any{"title"}}
+		"filter": `genre = "drama"`, "facets": []any{"genre"}, "attributesToRetrieve": []any{"title", "id"}} // the id is always asked for
 	if !reflect.DeepEqual(m, want) {
 		t.Fatalf("body = %v, want %v", m, want)
 	}
