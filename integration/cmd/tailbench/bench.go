@@ -26,12 +26,18 @@ type scenario struct {
 }
 
 func scenarios(o options) []scenario {
-	return []scenario{
+	out := []scenario{
 		{"a", "a baseline (no slow replica)", false, "off"},
 		{"b", "b slow replica, hedge off", true, "off"},
-		{"c", "c slow replica, hedge " + o.hedgeDelay.String(), true, o.hedgeDelay.String()},
-		{"d", "d slow replica, hedge auto", true, "auto"},
 	}
+	for i, d := range o.hedgeDelays {
+		key := "c"
+		if len(o.hedgeDelays) > 1 {
+			key = fmt.Sprintf("c%d", i+1)
+		}
+		out = append(out, scenario{key, key + " slow replica, hedge " + d.String(), true, d.String()})
+	}
+	return append(out, scenario{"d", "d slow replica, hedge auto", true, "auto"})
 }
 
 // site is the Caddyfile site block of scenario s: an Elasticsearch route over
@@ -183,11 +189,24 @@ func run(ctx context.Context, o options) error {
 				res.slowReplicaShare = float64(after[1]-before[1]) / float64(n)
 			}
 			res.hedgesSent, res.won = sent1-sent0, won1-won0
+			// What federate itself observed on shard s0 (the last minute, per
+			// replica): the history `hedge auto` takes its p95 from.
+			tracked := ""
+			if s.hedge != "off" {
+				if s0sent, _, err := c.hedgeCounters(s.key + "-s0"); err == nil {
+					// Cumulative over rounds: the budget's tokens are per config load.
+					tracked = fmt.Sprintf("  s0 hedges (all rounds) %.0f", s0sent)
+				}
+			}
+			if p95, err := c.trackerP95(s.key + "-s0"); err == nil && len(p95) > 0 {
+				tracked += fmt.Sprintf("  s0 tracked p95 fast %.1f slow %.1f ms",
+					ms(p95[reps[0][0].addr]), ms(p95[slowRep.addr]))
+			}
 			results[s.key] = append(results[s.key], res)
 			{
-				fmt.Printf("round %d %-32s p50 %6.1f p99 %6.1f p99.9 %6.1f ms  extra %5.2f%%  hedges %3.0f (won %3.0f)  errors %d partial %d  %v\n",
+				fmt.Printf("round %d %-32s p50 %6.1f p99 %6.1f p99.9 %6.1f ms  extra %5.2f%%  hedges %3.0f (won %3.0f)  errors %d partial %d  %v%s\n",
 					round+1, s.name, ms(q(res.lat, 0.5)), ms(q(res.lat, 0.99)), ms(q(res.lat, 0.999)),
-					extraPct(res, o.requests), res.hedgesSent, res.won, res.errors, res.partial, res.elapsed.Round(10*time.Millisecond))
+					extraPct(res, o.requests), res.hedgesSent, res.won, res.errors, res.partial, res.elapsed.Round(10*time.Millisecond), tracked)
 			}
 		}
 	}

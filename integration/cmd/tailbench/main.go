@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -43,7 +44,7 @@ type options struct {
 	rounds      int
 	warmup      int
 	docs        int
-	hedgeDelay  time.Duration
+	hedgeDelays []time.Duration
 	slowShare   float64
 	slowMS      int
 	caddy       string
@@ -53,16 +54,29 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.requests, "requests", 1000, "measured requests per round and scenario")
-	flag.IntVar(&o.concurrency, "concurrency", 4, "closed-loop clients")
+	flag.IntVar(&o.concurrency, "concurrency", 2, "closed-loop clients")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each runs every scenario once, in a rotated order")
 	flag.IntVar(&o.warmup, "warmup", 100, "unmeasured requests after each config load")
 	flag.IntVar(&o.docs, "docs", 2000, "generated documents per shard")
-	flag.DurationVar(&o.hedgeDelay, "hedge-delay", 20*time.Millisecond, "fixed hedge delay of scenario c")
+	flag.Func("hedge-delay", "comma-separated fixed hedge delays, one scenario c each (default 10ms,20ms)", func(v string) error {
+		o.hedgeDelays = nil
+		for _, p := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(p))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want positive durations, got %q", p)
+			}
+			o.hedgeDelays = append(o.hedgeDelays, d)
+		}
+		return nil
+	})
 	flag.Float64Var(&o.slowShare, "slow-share", 0.1, "share of the slow replica's answers that are slowed")
 	flag.IntVar(&o.slowMS, "slow-ms", 200, "extra latency of a slowed answer, ms")
 	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
 	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")
 	flag.Parse()
+	if o.hedgeDelays == nil {
+		o.hedgeDelays = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+	}
 	if o.requests < 1 || o.concurrency < 1 || o.rounds < 1 || o.docs < 10 {
 		fmt.Fprintln(os.Stderr, "tailbench: -requests, -concurrency, -rounds must be ≥ 1 and -docs ≥ 10")
 		os.Exit(2)

@@ -307,3 +307,35 @@ func do(method, url, ctype, body string) (int, []byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	return resp.StatusCode, b, err
 }
+
+// trackerP95 reads GET /federate/status and returns the p95 latency federate
+// observed (last minute) per replica address of the shard named shard.
+func (c *caddy) trackerP95(shard string) (map[string]time.Duration, error) {
+	code, b, err := do(http.MethodGet, "http://"+c.admin+"/federate/status", "", "")
+	if err != nil {
+		return nil, err
+	}
+	var routes []struct {
+		Shards []struct {
+			Name    string `json:"name"`
+			Latency []struct {
+				Addr string        `json:"addr"`
+				P95  time.Duration `json:"p95_ns"`
+			} `json:"latency"`
+		} `json:"shards"`
+	}
+	if code != 200 || json.Unmarshal(b, &routes) != nil {
+		return nil, fmt.Errorf("GET /federate/status: %d %.200s", code, b)
+	}
+	out := map[string]time.Duration{}
+	for _, r := range routes {
+		for _, s := range r.Shards {
+			if s.Name == shard {
+				for _, l := range s.Latency {
+					out[l.Addr] = l.P95
+				}
+			}
+		}
+	}
+	return out, nil
+}
