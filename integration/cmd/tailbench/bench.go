@@ -84,9 +84,19 @@ func run(ctx context.Context, o options) error {
 	defer stopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
-	esshard := filepath.Join(tmp, "esshard")
-	if err := buildESShard(ctx, dir, esshard); err != nil {
-		return err
+	esshard := o.esshard
+	if esshard == "" {
+		esshard = filepath.Join(tmp, "esshard")
+		if err := buildESShard(ctx, dir, esshard); err != nil {
+			// The module's go.mod can be mid-edit in a shared checkout; a
+			// binary from scripts/setup.sh or an earlier build still serves.
+			prebuilt := filepath.Join(dir, "bin", "esshard")
+			if _, serr := os.Stat(prebuilt); serr != nil {
+				return err
+			}
+			fmt.Printf("warning: %v\nwarning: using the prebuilt %s instead\n", firstLine(err.Error()), prebuilt)
+			esshard = prebuilt
+		}
 	}
 	vocab := vocabulary(400)
 	files, err := writeCorpus(tmp, nShards, o.docs, vocab)
@@ -170,6 +180,10 @@ func run(ctx context.Context, o options) error {
 			if err != nil {
 				return err
 			}
+			s0before, _, err := c.hedgeCounters(s.key + "-s0")
+			if err != nil {
+				return err
+			}
 			res, err := generate(ctx, client, c.front, queries, o.requests, o.concurrency, s.key+"-s0", round*7919+o.warmup)
 			if err != nil {
 				return err
@@ -194,8 +208,7 @@ func run(ctx context.Context, o options) error {
 			tracked := ""
 			if s.hedge != "off" {
 				if s0sent, _, err := c.hedgeCounters(s.key + "-s0"); err == nil {
-					// Cumulative over rounds: the budget's tokens are per config load.
-					tracked = fmt.Sprintf("  s0 hedges (all rounds) %.0f", s0sent)
+					tracked = fmt.Sprintf("  s0 hedges %.0f", s0sent-s0before)
 				}
 			}
 			if p95, err := c.trackerP95(s.key + "-s0"); err == nil && len(p95) > 0 {
@@ -362,4 +375,9 @@ func median(xs []float64) float64 {
 func extraPct(r roundResult, requests int) float64 {
 	want := float64(nShards * requests)
 	return 100 * (float64(r.upstream) - want) / want
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -48,6 +48,7 @@ type options struct {
 	slowShare   float64
 	slowMS      int
 	caddy       string
+	esshard     string
 	md          string
 }
 
@@ -72,6 +73,7 @@ func main() {
 	flag.Float64Var(&o.slowShare, "slow-share", 0.1, "share of the slow replica's answers that are slowed")
 	flag.IntVar(&o.slowMS, "slow-ms", 200, "extra latency of a slowed answer, ms")
 	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
+	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: go build ./cmd/esshard, falling back to bin/esshard)")
 	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")
 	flag.Parse()
 	if o.hedgeDelays == nil {
