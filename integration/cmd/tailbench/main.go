@@ -8,22 +8,30 @@
 // scripts/setup.sh, which it runs when the binary is missing) with an
 // Elasticsearch-dialect federate route, lb_policy round_robin per shard. One
 // replica of shard s0 is slowed through esshard's fault API: slow_share 0.1,
-// slow_ms 200 (10 % of its answers, spread evenly, take 200 ms more). Four
-// scenarios run in interleaved rounds in the same caddy process, switched by
-// POST /load on the admin API:
+// slow_ms 200 (10 % of its answers, spread evenly, take 200 ms more). The
+// scenarios are separate sites (one loopback port each) in the one config of
+// the one caddy process, and run in interleaved rounds (the order rotates
+// every round), so machine noise hits them alike:
 //
-//	a  baseline: no slow replica, hedging off
-//	b  slow replica, hedging off
-//	c  slow replica, hedge <fixed delay> (-hedge-delay, default 20ms)
-//	d  slow replica, hedge auto
+//	a   baseline: no slow replica, hedging off
+//	b   slow replica, hedging off
+//	c…  slow replica, hedge <fixed delay> (-hedge-delay, default 10ms,20ms)
+//	d   slow replica, hedge auto
+//
+// Scenario switches only toggle the fault and the port the clients use; no
+// reload happens between rounds. A reload would drop the latency history of
+// shards absent from the new config (it lives in a caddy.UsagePool) and
+// refill every hedge budget, neither of which a running deployment sees.
+// Every scenario names its shards with its own prefix (a-s0, b-s0, ...), so
+// each keeps its own latency history (what `hedge auto` reads), hedge budget
+// and hedge counters.
 //
 // Each round sends warm-up requests (not measured), then -requests requests
 // from -concurrency closed-loop clients, timing each one client-side.
-// Upstream requests per replica come from esshard's GET /_stats; hedges sent
-// and won from caddy's caddy_federate_hedges_sent_total and _won_total.
-// Every scenario names its shards with its own prefix (a-s0, b-s0, ...), so
-// each one keeps its own latency history (what `hedge auto` reads) and its own
-// hedge counters, as a deployment that has lived with that state would.
+// Upstream requests per replica come from esshard's GET /_stats (a hedge that
+// reached its replica counts, even if it was cancelled); hedges sent and won
+// from caddy's caddy_federate_hedges_sent_total and _won_total.
+
 package main
 
 import (

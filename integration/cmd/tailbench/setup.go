@@ -245,15 +245,6 @@ func startCaddy(ctx context.Context, bin, dir, sites string, port, adminPort int
 	return c, waitFor(ctx, p, "site", 10*time.Second, httpReady(c.front+"/"))
 }
 
-// load replaces caddy's config (POST /load, Caddyfile adapted by caddy).
-func (c *caddy) load(sites string) error {
-	code, b, err := do(http.MethodPost, "http://"+c.admin+"/load", "text/caddyfile", c.caddyfile(sites))
-	if err == nil && code != 200 {
-		err = fmt.Errorf("POST /load: %d %s", code, b)
-	}
-	return err
-}
-
 // hedgeCounters reads caddy_federate_hedges_{sent,won}_total summed over the
 // shards whose name starts with prefix.
 func (c *caddy) hedgeCounters(prefix string) (sent, won float64, err error) {
@@ -306,36 +297,4 @@ func do(method, url, ctype, body string) (int, []byte, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	return resp.StatusCode, b, err
-}
-
-// trackerP95 reads GET /federate/status and returns the p95 latency federate
-// observed (last minute) per replica address of the shard named shard.
-func (c *caddy) trackerP95(shard string) (map[string]time.Duration, error) {
-	code, b, err := do(http.MethodGet, "http://"+c.admin+"/federate/status", "", "")
-	if err != nil {
-		return nil, err
-	}
-	var routes []struct {
-		Shards []struct {
-			Name    string `json:"name"`
-			Latency []struct {
-				Addr string        `json:"addr"`
-				P95  time.Duration `json:"p95_ns"`
-			} `json:"latency"`
-		} `json:"shards"`
-	}
-	if code != 200 || json.Unmarshal(b, &routes) != nil {
-		return nil, fmt.Errorf("GET /federate/status: %d %.200s", code, b)
-	}
-	out := map[string]time.Duration{}
-	for _, r := range routes {
-		for _, s := range r.Shards {
-			if s.Name == shard {
-				for _, l := range s.Latency {
-					out[l.Addr] = l.P95
-				}
-			}
-		}
-	}
-	return out, nil
 }
