@@ -37,7 +37,14 @@ func scenarios(o options) []scenario {
 		}
 		out = append(out, scenario{key, key + " slow replica, hedge " + d.String(), true, d.String()})
 	}
-	return append(out, scenario{"d", "d slow replica, hedge auto", true, "auto"})
+	out = append(out, scenario{"d", "d slow replica, hedge auto", true, "auto"})
+	// Diagnostic extras (off by default): hedge auto with a larger budget.
+	for i, b := range o.autoBudgets {
+		key := fmt.Sprintf("e%d", i+1)
+		h := fmt.Sprintf("auto budget %g", b)
+		out = append(out, scenario{key, key + " slow replica, hedge " + h, true, h})
+	}
+	return out
 }
 
 // site is the Caddyfile site block of scenario s on port: an Elasticsearch

@@ -53,6 +53,7 @@ type options struct {
 	warmup      int
 	docs        int
 	hedgeDelays []time.Duration
+	autoBudgets []float64
 	slowShare   float64
 	slowMS      int
 	caddy       string
@@ -80,6 +81,16 @@ func main() {
 	})
 	flag.Float64Var(&o.slowShare, "slow-share", 0.1, "share of the slow replica's answers that are slowed")
 	flag.IntVar(&o.slowMS, "slow-ms", 200, "extra latency of a slowed answer, ms")
+	flag.Func("auto-budget", "comma-separated hedge budgets (percent): one extra scenario `hedge auto budget <b>` each (diagnostic; default none)", func(v string) error {
+		for _, p := range strings.Split(v, ",") {
+			var b float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(p), "%g", &b); err != nil || b <= 0 || b > 100 {
+				return fmt.Errorf("want percentages in (0, 100], got %q", p)
+			}
+			o.autoBudgets = append(o.autoBudgets, b)
+		}
+		return nil
+	})
 	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
 	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: go build ./cmd/esshard, falling back to bin/esshard)")
 	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")
