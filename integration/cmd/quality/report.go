@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/searchfront/caddy-federate/merge"
+)
+
+type report struct {
+	cfg        config
+	docs       int
+	withBody   int
+	queries    []query
+	judged     int
+	splitSizes []string
+	agreement  []pair
+	settings   []setting
+	started    time.Time
+	elapsed    time.Duration
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	uname, _ := exec.Command("uname", "-srm").Output()
+	load, _ := os.ReadFile("/proc/loadavg")
+	l := strings.Fields(string(load))
+	if len(l) > 3 {
+		l = l[:3]
+	}
+	return fmt.Sprintf("%s, %s, %d cores (GOMAXPROCS %d), %s, load average at the end %s",
+		host, strings.TrimSpace(string(uname)), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), strings.Join(l, " "))
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("## Merge quality: %s\n\n", r.started.UTC().Format("2006-01-02 15:04 UTC"))
+	p("- command: `cd integration && go run ./cmd/quality %s`\n", strings.Join(os.Args[1:], " "))
+	p("- machine: %s\n", machine())
+	p("- run time: %v\n", r.elapsed.Round(time.Second))
+	p("- corpus: %d Debian packages (%d with a long description from Translation-en); shard sizes: %s\n",
+		r.docs, r.withBody, strings.Join(r.splitSizes, "; "))
+	kinds := map[string]int{}
+	for _, q := range r.queries {
+		kinds[q.Kind]++
+	}
+	p("- queries: %d (", len(r.queries))
+	first := true
+	for _, k := range []string{"tag", "title", "file"} {
+		if kinds[k] > 0 {
+			if !first {
+				p(", ")
+			}
+			first = false
+			p("%d %s", kinds[k], map[string]string{"tag": "debtags tag descriptions", "title": "title-derived keyword queries", "file": "from -queries"}[k])
+		}
+	}
+	p("); %d judged by debtags. Each shard and each centralized index returns its top %d (ids and scores); merge.Merge fuses them (dedupe on, limit 10).\n", r.judged, r.cfg.k)
+	p("- metrics, averaged over the queries whose reference found at least one hit: overlap@10 = |fused top 10 ∩ central top 10| / min(10, |central|); RBO p=0.9 extrapolated over the top 10; nDCG@10 against the central top 10 (gain 10 … 1 by central rank); nDCG@10 against debtags (binary, over the judged queries; it does not depend on the reference); exact = queries whose fused top 10 equals the central top 10 in order; worst = lowest overlap@10.\n")
+	p("- auto: merge.NewAuto(false), fed with Observe on every query's shard lists, then Refresh, then merged with it.\n\n")
+
+	// Summary.
+	p("### overlap@10 against the centralized index\n\n| split | shards | reference |")
+	for _, st := range strategies {
+		p(" %s |", st.Name)
+	}
+	p(" best | rrf − best | auto − best | auto chose (KS distance) |\n|---|---|---|")
+	for range strategies {
+		p("---|")
+	}
+	p("---|---|---|---|\n")
+	type verdict struct{ rrfOK, autoOK int }
+	var v verdict
+	total := 0
+	for _, s := range r.settings {
+		for _, ref := range s.Refs {
+			rows := s.Rows[ref]
+			p("| %s | %s | %s |", s.Split, s.Label, engineNames[ref])
+			best, bestName := -1.0, ""
+			var rrfV, autoV float64
+			for _, x := range rows {
+				if x.Overlap > best+1e-12 {
+					best, bestName = x.Overlap, x.Strategy
+				}
+				switch x.Strategy {
+				case "rrf k=60":
+					rrfV = x.Overlap
+				case "auto":
+					autoV = x.Overlap
+				}
+			}
+			for _, x := range rows {
+				if math.Abs(x.Overlap-best) < 1e-12 {
+					p(" **%.3f** |", x.Overlap)
+				} else {
+					p(" %.3f |", x.Overlap)
+				}
+			}
+			total++
+			if best-rrfV <= 0.01+1e-12 {
+				v.rrfOK++
+			}
+			if best-autoV <= 0.01+1e-12 {
+				v.autoOK++
+			}
+			p(" %s | %+.3f | %+.3f | %s (%.3f) |\n", bestName, rrfV-best, autoV-best, s.AutoChoice, s.AutoDistance)
+		}
+	}
+	p("\nWithin 0.01 overlap@10 of the best strategy: rrf (the default) in %d of %d rows, auto in %d of %d rows.\n\n", v.rrfOK, total, v.autoOK, total)
+
+	if len(r.agreement) > 0 {
+		p("### Agreement of the centralized engines with each other (ceiling for a mixed fleet)\n\n| A | B | overlap@10 | RBO |\n|---|---|---|---|\n")
+		for _, a := range r.agreement {
+			p("| %s | %s | %.3f | %.3f |\n", engineNames[a.A], engineNames[a.B], a.Overlap, a.RBO)
+		}
+		p("\n")
+	}
+
+	p("### All metrics\n\n")
+	for _, s := range r.settings {
+		for _, ref := range s.Refs {
+			rows := s.Rows[ref]
+			n, nj := 0, 0
+			if len(rows) > 0 {
+				n, nj = rows[0].N, rows[0].NJudged
+			}
+			p("#### %s split, %s, against centralized %s (%d queries, %d judged)\n\n", s.Split, s.Label, engineNames[ref], n, nj)
+			p("| strategy | overlap@10 | RBO | nDCG@10 central | nDCG@10 debtags | exact top 10 | worst query (overlap@10) |\n|---|---|---|---|---|---|---|\n")
+			for _, x := range rows {
+				name := x.Strategy
+				if name == "auto" {
+					name = fmt.Sprintf("auto → %s", s.AutoChoice)
+				}
+				p("| %s | %.3f | %.3f | %.3f | %.3f | %d | %.1f %q |\n", name, x.Overlap, x.RBO, x.NDCG, x.Judg, x.Exact, x.Worst, x.WorstQ)
+			}
+			p("| centralized %s | 1 | 1 | 1 | %.3f | %d | |\n\n", engineNames[ref], s.CentralJudged[ref], n)
+		}
+	}
+	_ = merge.RRF
+	return b.String()
+}
