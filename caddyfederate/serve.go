@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -202,6 +203,10 @@ func (h *Handler) shardWindow(q *dialect.Query) int {
 	return n
 }
 
+// mergers keeps merge working memory between requests: a Merger's result
+// never shares memory with it, so it goes back to the pool at once.
+var mergers = sync.Pool{New: func() any { return new(merge.Merger) }}
+
 // mergeResults fuses the answers of the shards that succeeded.
 func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start time.Time) *dialect.Response {
 	resp := &dialect.Response{Shards: make([]dialect.ShardReport, len(results)), Complete: true}
@@ -223,7 +228,9 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	if opts.Auto != nil {
 		opts.Auto.Observe(lists)
 	}
-	resp.Result = merge.Merge(lists, failed, opts)
+	m := mergers.Get().(*merge.Merger)
+	resp.Result = m.Merge(lists, failed, opts)
+	mergers.Put(m)
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}
