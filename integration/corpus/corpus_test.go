@@ -114,6 +114,9 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 // TestBuild reads the machine's archive (needs apt lists).
 func TestBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the whole archive: skipped with -short")
+	}
 	if _, err := exec.LookPath("apt-cache"); err != nil {
 		t.Skip("no apt-cache: not a Debian machine")
 	}

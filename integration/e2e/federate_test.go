@@ -79,6 +79,8 @@ func TestFederateElasticsearch(t *testing.T) {
 		t.Errorf("merged total %d, shards' totals add to %d", a.Hits.Total.Value, sum)
 	}
 
+	checkOpenSearchClient(t, "http://"+harness.Addr(port))
+
 	shards[2].SetFault(t, harness.Fault{Status: 500})
 	code, body, err = harness.DoErr(http.MethodPost, front, q, nil)
 	if err != nil {
@@ -138,6 +140,8 @@ func TestFederateMeilisearch(t *testing.T) {
 	if _, ok := first["_federation"].(map[string]any); !ok {
 		t.Errorf("hit without _federation: %v", first)
 	}
+
+	checkMeiliClient(t, "http://"+harness.Addr(port))
 
 	shards[1].SetFault(t, harness.Fault{DelayMS: 3000})
 	defer shards[1].ClearFault(t)

@@ -77,7 +77,11 @@ func EncodeES(index string, q *Query, res *Result, tookMS int64) []byte {
 			for _, b := range fr.Buckets {
 				agg.Buckets = append(agg.Buckets, esBucket{Key: b.Key, DocCount: b.Count})
 			}
-			out.Aggregations[f.Name] = agg
+			name := f.Name
+			if q.TypedKeys {
+				name = "sterms#" + name
+			}
+			out.Aggregations[name] = agg
 		}
 	}
 	b, _ := json.Marshal(out)

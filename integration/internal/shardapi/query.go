@@ -25,6 +25,9 @@ type Query struct {
 	Source []string
 	// Facets are term aggregations: name → field and bucket count.
 	Facets []Facet
+	// TypedKeys names aggregations "sterms#<name>" (Elasticsearch's
+	// typed_keys=true, which typed clients use to pick a decoder).
+	TypedKeys bool
 }
 
 // Field is one matched field with its boost (1 when not given).

@@ -153,6 +153,7 @@ func (s *Server) esSearch(w http.ResponseWriter, r *http.Request) {
 // esURLParams applies the URL's q, from and size, which win over the body.
 func esURLParams(r *http.Request, q *Query) error {
 	v := r.URL.Query()
+	q.TypedKeys = v.Get("typed_keys") == "true"
 	if t := v.Get("q"); t != "" {
 		q.Text, q.Syntax, q.MatchAll, q.Fields = t, true, false, nil
 	}
