@@ -51,10 +51,13 @@ func (t *runT) Failed() bool {
 	defer t.mu.Unlock()
 	return t.failed
 }
-func (t *runT) FailNow()                          { t.Fail(); panic(abort{t.name + ": FailNow"}) }
-func (t *runT) Fatal(args ...any)                 { t.Fail(); panic(abort{fmt.Sprint(args...)}) }
-func (t *runT) Fatalf(format string, args ...any) { t.Fail(); panic(abort{fmt.Sprintf(format, args...)}) }
-func (t *runT) Skip(args ...any)                  { t.Fail(); panic(abort{"skip: " + fmt.Sprint(args...)}) }
+func (t *runT) FailNow()          { t.Fail(); panic(abort{t.name + ": FailNow"}) }
+func (t *runT) Fatal(args ...any) { t.Fail(); panic(abort{fmt.Sprint(args...)}) }
+func (t *runT) Fatalf(format string, args ...any) {
+	t.Fail()
+	panic(abort{fmt.Sprintf(format, args...)})
+}
+func (t *runT) Skip(args ...any) { t.Fail(); panic(abort{"skip: " + fmt.Sprint(args...)}) }
 func (t *runT) Skipf(format string, args ...any) {
 	t.Fail()
 	panic(abort{"skip: " + fmt.Sprintf(format, args...)})
