@@ -277,6 +277,9 @@ type row struct {
 	Exact, N, NJudged        int
 	WorstQ                   string
 	Worst                    float64
+	// PerQ is overlap@10 per query (NaN where the reference found nothing),
+	// for paired standard errors of differences.
+	PerQ []float64
 }
 
 // setting is one split × mix, measured against each of its references.
@@ -348,6 +351,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 			r := row{Strategy: st.Name, Worst: 2}
 			for qi, q := range qs {
 				o := overlapAt(fused[si][qi], refIDs[qi], 10)
+				r.PerQ = append(r.PerQ, o)
 				if o != o { // NaN: the reference found nothing
 					continue
 				}

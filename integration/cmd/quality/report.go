@@ -84,15 +84,16 @@ func (r *report) markdown() string {
 			p("| %s | %s | %s |", s.Split, s.Label, engineNames[ref])
 			best, bestName := -1.0, ""
 			var rrfV, autoV float64
+			var bestRow, rrfRow, autoRow row
 			for _, x := range rows {
 				if x.Overlap > best+1e-12 {
-					best, bestName = x.Overlap, x.Strategy
+					best, bestName, bestRow = x.Overlap, x.Strategy, x
 				}
 				switch x.Strategy {
 				case "rrf k=60":
-					rrfV = x.Overlap
+					rrfV, rrfRow = x.Overlap, x
 				case "auto":
-					autoV = x.Overlap
+					autoV, autoRow = x.Overlap, x
 				}
 			}
 			for _, x := range rows {
@@ -109,9 +110,11 @@ func (r *report) markdown() string {
 			if best-autoV <= 0.01+1e-12 {
 				v.autoOK++
 			}
-			p(" %s | %+.3f | %+.3f | %s (%.3f) |\n", bestName, rrfV-best, autoV-best, s.AutoChoice, s.AutoDistance)
+			p(" %s | %+.3f ± %.3f | %+.3f ± %.3f | %s (%.3f) |\n", bestName, rrfV-best, pairedSE(rrfRow, bestRow),
+				autoV-best, pairedSE(autoRow, bestRow), s.AutoChoice, s.AutoDistance)
 		}
 	}
+	p("\n± is the paired standard error over the queries of the difference to the best strategy.\n")
 	p("\nWithin 0.01 overlap@10 of the best strategy: rrf (the default) in %d of %d rows, auto in %d of %d rows.\n\n", v.rrfOK, total, v.autoOK, total)
 
 	if len(r.agreement) > 0 {
@@ -144,4 +147,28 @@ func (r *report) markdown() string {
 	}
 	_ = merge.RRF
 	return b.String()
+}
+
+// pairedSE is the standard error of the mean per-query difference of
+// overlap@10 between a and b (0 when they agree on every query).
+func pairedSE(a, b row) float64 {
+	var d []float64
+	for i := range a.PerQ {
+		if i < len(b.PerQ) && a.PerQ[i] == a.PerQ[i] && b.PerQ[i] == b.PerQ[i] {
+			d = append(d, a.PerQ[i]-b.PerQ[i])
+		}
+	}
+	if len(d) < 2 {
+		return 0
+	}
+	mean := 0.0
+	for _, x := range d {
+		mean += x
+	}
+	mean /= float64(len(d))
+	ss := 0.0
+	for _, x := range d {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss/float64(len(d)-1)) / math.Sqrt(float64(len(d)))
 }
