@@ -1,0 +1,108 @@
+// Command loadbench measures what federate costs under load, next to the
+// alternatives, with wrk.
+//
+//	cd integration && go run ./cmd/loadbench [-rounds 5] [-duration 7s] [-md FILE]
+//
+// It builds a corpus from the machine's Debian package lists (package corpus:
+// id, title, long description, section, tags), splits it by hash into three
+// parts and starts one esshard (bleve, BM25) per part. Part 0's shard is "the
+// shard". One caddy process (bin/caddy, built by scripts/setup.sh, which
+// loadbench runs when the binary is missing or older than the plugin's
+// sources) serves every proxied target on its own loopback port, each a site
+// with the same route shape (no matcher: every request goes to the handler):
+//
+//	direct       wrk → the shard's Meilisearch route, no caddy
+//	rp           caddy `reverse_proxy <shard>`
+//	fed1         caddy `federate { dialect meilisearch; coalesce off; shard s0 <shard> }`
+//	fed3         the same over three shards: the shard and the two other parts
+//	fed3-co      fed3 with coalescing on (the default); -coalesce-row=false drops it
+//
+// Every target gets the same request, POST /indexes/docs/search with the
+// JSON body -body, from the same wrk command (a Lua script for the POST;
+// keep-alive; -threads, -connections, -duration). Coalescing is off on fed1
+// and fed3 because wrk sends identical requests: with coalescing on,
+// concurrent identical requests share one fan-out, which a real workload of
+// distinct queries would not see; fed3-co shows that effect separately.
+//
+// The targets run in interleaved rounds: every round runs each target once,
+// the order rotated by one each round, so machine noise hits all alike. Around
+// every wrk run, the CPU time (utime+stime from /proc/<pid>/stat) of caddy and
+// of the three shard processes is read; divided by the requests wrk counted,
+// that is the CPU per request, caddy's alone (the proxy's or federate's
+// cost) and caddy+shards. wrk's own CPU (its rusage) is shown apart. The
+// report gives medians across rounds and ratios to rp, each ratio the median
+// of the per-round ratios (paired within a round).
+//
+// When federate's throughput ratios miss their targets (fed1/rp ≥ 0.85,
+// fed3/rp ≥ 0.30) or with -profile always, caddy is profiled through its
+// admin endpoint (/debug/pprof/profile) during a fed1 run, and during an rp
+// run for comparison, and the top functions (go tool pprof -top, by flat and
+// by cum) are printed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	rounds      int
+	duration    time.Duration
+	warmup      time.Duration
+	threads     int
+	connections int
+	docs        int
+	body        string
+	coalesceRow bool
+	profile     string
+	profileSecs int
+	caddy       string
+	esshard     string
+	noRebuild   bool
+	md          string
+	keep        string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds; each runs every target once, in a rotated order")
+	flag.DurationVar(&o.duration, "duration", 7*time.Second, "wrk -d per target and round (whole seconds)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run per target before the first round")
+	flag.IntVar(&o.threads, "threads", 2, "wrk -t")
+	flag.IntVar(&o.connections, "connections", 16, "wrk -c (keep-alive connections)")
+	flag.IntVar(&o.docs, "docs", 9000, "Debian packages in the corpus (split by hash into 3 shards)")
+	flag.StringVar(&o.body, "body", `{"q":"network monitoring tool","limit":10}`, "JSON body of every request (Meilisearch search)")
+	flag.BoolVar(&o.coalesceRow, "coalesce-row", true, "also measure fed3 with coalescing on (fed3-co)")
+	flag.StringVar(&o.profile, "profile", "auto", "profile caddy during fed1 and rp runs: auto (when a throughput target is missed), always, never")
+	flag.IntVar(&o.profileSecs, "profile-seconds", 6, "length of each CPU profile")
+	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
+	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: go build ./cmd/esshard, falling back to bin/esshard)")
+	flag.BoolVar(&o.noRebuild, "no-rebuild", false, "use bin/caddy even when it is older than the plugin's sources")
+	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")
+	flag.StringVar(&o.keep, "keep", "", "copy the CPU profiles (.pprof) into this directory")
+	flag.Parse()
+	if o.rounds < 1 || o.duration < time.Second || o.threads < 1 || o.connections < o.threads || o.docs < 30 ||
+		o.profileSecs < 1 || (o.profile != "auto" && o.profile != "always" && o.profile != "never") {
+		fmt.Fprintln(os.Stderr, "loadbench: need -rounds ≥ 1, -duration ≥ 1s, -threads ≥ 1, -connections ≥ -threads, -docs ≥ 30, -profile auto|always|never")
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	stopAll()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "loadbench: interrupted; all processes stopped")
+			os.Exit(130)
+		}
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
