@@ -398,9 +398,10 @@ func mixedMeiliFusedOrder(t *testing.T, f *mixedFixture) {
 			t.Errorf("no hit from shard %s in the first %d: %v", n, limit, shardsSeen)
 		}
 	}
-	// Meilisearch has no relation field: estimatedTotalHits is the sum of the
-	// shards' totals (merge's Total, a lower bound of... in fact an upper
-	// bound of distinct documents when shards share documents, as here).
+	// Meilisearch has no relation field: estimatedTotalHits is merge's
+	// Total, the sum of the shards' totals. Documents two shards share are
+	// counted twice (merge marks the total Gte, which the Elasticsearch
+	// client sees as relation "gte"; Meilisearch cannot say it).
 	if int(res.EstimatedTotalHits) != sum {
 		t.Errorf("estimatedTotalHits %d, the shards' totals add to %d", res.EstimatedTotalHits, sum)
 	}
@@ -600,6 +601,30 @@ func mixedOpenSearch(t *testing.T, f *mixedFixture, partial bool) {
 		if h.ID == "" || len(h.Source) == 0 || (i > 0 && h.Score > res.Hits.Hits[i-1].Score) {
 			t.Fatalf("opensearch-go: hit %d %+v", i, h)
 		}
+	}
+	if !partial {
+		// The same fusion as for the Meilisearch client: RRF k=60 over the
+		// shards' own answers to what federate sent them (bleve got the
+		// client's multi_match as is, boosts included; the others the text).
+		lists, sent := mixedShardLists(t, f)
+		t.Logf("federate sent bleve: %s", sent["bleve"])
+		want := rrf60(lists)[:30]
+		var got, exp []string
+		for i, h := range res.Hits.Hits {
+			got = append(got, h.ID)
+			exp = append(exp, want[i].id)
+			if math.Abs(float64(h.Score)-want[i].score) > 1e-6 {
+				t.Errorf("hit %d (%s): _score %v, RRF k=60 gives %v", i, h.ID, h.Score, want[i].score)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Errorf("Elasticsearch route: fused order differs from RRF k=60:\n got %v\nwant %v", got, exp)
+		}
+		if sum := lists[0].total + lists[1].total + lists[2].total; res.Hits.Total.Value != sum {
+			t.Errorf("hits.total %d, the shards' totals add to %d", res.Hits.Total.Value, sum)
+		}
+		t.Logf("hits.total %+v; _index of the first hits: %s %s %s", res.Hits.Total, res.Hits.Hits[0].Index,
+			res.Hits.Hits[1].Index, res.Hits.Hits[2].Index)
 	}
 	// Which shard each hit came from is not in opensearch-go's hit type;
 	// read the raw answer for _clusters (also not in opensearch-go's

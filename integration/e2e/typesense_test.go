@@ -39,6 +39,34 @@ func mixedTypesense(t *testing.T, f *mixedFixture, partial bool) {
 		t.Errorf("facet_counts %+v", *res.FacetCounts)
 	}
 
+	noID := 0
+	for _, h := range *res.Hits {
+		if _, ok := (*h.Document)["id"]; !ok {
+			noID++
+		}
+	}
+	if noID > 0 {
+		t.Logf("KNOWN GAP: %d of %d Typesense documents have no \"id\" (Groonga rows keep _key)", noID, len(*res.Hits))
+	}
+
+	if !partial {
+		// A filter in the subset, from a Typesense client, to every dialect.
+		section := mixedSection(t, f)
+		fr, err := c.Collection("docs").Documents().Search(t.Context(), &api.SearchCollectionParams{
+			Q: ptr(mixedQuery), QueryBy: ptr("title,body"), PerPage: ptr(50), FilterBy: ptr("section:=" + section)})
+		if err != nil {
+			t.Fatalf("typesense-go search with filter_by: %v", err)
+		}
+		if fr.Found == nil || *fr.Found == 0 || *fr.Found >= *res.Found {
+			t.Errorf("filtered found %v, unfiltered %v", fr.Found, res.Found)
+		}
+		for _, h := range *fr.Hits {
+			if (*h.Document)["section"] != section {
+				t.Errorf("filter_by section:=%s let through %v", section, *h.Document)
+			}
+		}
+	}
+
 	// The same answer, raw: the partial-result member typesense-go ignores.
 	q := url.Values{"q": {mixedQuery}, "query_by": {"title,body"}, "per_page": {"20"}}
 	code, b := harness.Do(t, http.MethodGet, f.base+"/collections/docs/documents/search?"+q.Encode(), nil)
