@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -63,6 +64,9 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 	results := make([]shardResult, len(h.Shards))
 	done := make([]bool, len(h.Shards))
 	ch := make(chan shardResult, len(h.Shards))
+	// out counts the shards still out in this fan-out; hedging reads it to
+	// hedge the stragglers, not every shard that passes its p95.
+	out := new(atomic.Int32)
 	pending := 0
 	for i, s := range h.Shards {
 		results[i].index = i
@@ -74,8 +78,11 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 			continue
 		}
 		pending++
+		out.Add(1)
 		go func(s *Shard, req *dialect.Request) {
-			ch <- h.callShard(ctx, p, s, req)
+			res := h.callShard(ctx, p, s, req, out)
+			out.Add(-1)
+			ch <- res
 		}(s, reqs[i])
 	}
 	for pending > 0 {
@@ -108,7 +115,7 @@ func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport 
 // callShard answers for one shard: at once `unavailable` when no replica
 // can be asked, otherwise one request (or a hedged pair) under the shard's
 // deadline.
-func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request) (res shardResult) {
+func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request, out *atomic.Int32) (res shardResult) {
 	start := time.Now()
 	defer func() {
 		res.report.Took = time.Since(start)
@@ -125,7 +132,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Timeout))
 	defer cancel()
 	if s.Hedge != nil && s.rp != nil {
-		return h.callHedged(ctx, p, s, sreq)
+		return h.callHedged(ctx, p, s, sreq, out)
 	}
 	ctx, picks := health.WithPicks(ctx)
 	return h.attemptShard(ctx, p, s, sreq, picks)

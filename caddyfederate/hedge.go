@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -48,7 +49,13 @@ type attempt struct {
 // hedge delay, a second one that the selection policy routes to another
 // replica. The first ok answer wins; the other is cancelled. A failed answer
 // waits for the other attempt, if one is running.
-func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request) shardResult {
+//
+// A hedge only pays when this shard is what the client waits for: while
+// other shards of the fan-out are still out (out > 1), the hedge waits, up
+// to twice the delay, for them to answer. Shards that merely pass their p95
+// next to a slower one then send no hedge, and the budget is left for the
+// stragglers.
+func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq *dialect.Request, out *atomic.Int32) shardResult {
 	s.budget.Earn()
 	ch := make(chan attempt, 2) // buffered: a losing attempt never blocks
 	pctx, cancelPrimary := context.WithCancel(ctx)
@@ -56,7 +63,8 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 	pctx, picks := health.WithPicks(pctx)
 	go func() { ch <- attempt{res: h.attemptShard(pctx, p, s, sreq, picks)} }()
 
-	timer := time.NewTimer(s.hedgeDelay())
+	start, delay := time.Now(), s.hedgeDelay()
+	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	hctx, cancelHedge := context.WithCancel(ctx)
 	defer cancelHedge()
@@ -74,7 +82,14 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 				return a.res
 			}
 		case <-timer.C:
-			if hedged || !s.budget.Allow() || !health.CanHedge(s.rp.Upstreams, picks.Addrs()...) {
+			if hedged {
+				continue
+			}
+			if out != nil && out.Load() > 1 && time.Since(start) < 2*delay {
+				timer.Reset(max(delay/8, time.Millisecond))
+				continue
+			}
+			if !s.budget.Allow() || !health.CanHedge(s.rp.Upstreams, picks.Addrs()...) {
 				continue
 			}
 			hedged = true

@@ -27,6 +27,11 @@ func classify(ctx context.Context, err error, sw *shardWriter, timeout time.Dura
 		var he caddyhttp.HandlerError
 		if errors.As(err, &he) {
 			code = he.StatusCode
+			if he.Err != nil {
+				// HandlerError's own text carries an error id and a
+				// source line: the cause is what the operator needs.
+				err = he.Err
+			}
 		}
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded) || code == http.StatusGatewayTimeout:

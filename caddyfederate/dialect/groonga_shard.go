@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -221,23 +222,29 @@ func (groonga) DecodeResponse(body []byte, idField string) (merge.List, error) {
 	return l, nil
 }
 
-// grnHit builds a hit from a row: Doc is {column: value}.
+// grnHit builds a hit from a row: Doc is {column: value} for the document's
+// columns. Groonga's own columns are not document fields: _key, the record
+// key, becomes "id" (as every other dialect's documents have one, unless the
+// table has an id column), and _score and other _-columns are left out.
 func grnHit(row []byte, cols []string, idCol, scoreCol int) (merge.Hit, error) {
 	h := merge.Hit{Native: row}
 	doc := make([]byte, 0, len(row)+16*len(cols))
 	doc = append(doc, '{')
-	i := 0
+	i, n := 0, 0
 	err := eachElement(row, func(v []byte) bool {
 		if i >= len(cols) {
 			i++
 			return false
 		}
-		if i > 0 {
-			doc = append(doc, ',')
+		if name, ok := grnDocField(cols, i); ok {
+			if n > 0 {
+				doc = append(doc, ',')
+			}
+			doc = appendString(doc, name)
+			doc = append(doc, ':')
+			doc = append(doc, v...)
+			n++
 		}
-		doc = appendString(doc, cols[i])
-		doc = append(doc, ':')
-		doc = append(doc, v...)
 		switch i {
 		case idCol:
 			h.ID = scalarString(v)
@@ -252,6 +259,19 @@ func grnHit(row []byte, cols []string, idCol, scoreCol int) (merge.Hit, error) {
 	}
 	h.Doc = append(doc, '}')
 	return h, nil
+}
+
+// grnDocField names column i in the document, or reports it is not a
+// document field.
+func grnDocField(cols []string, i int) (string, bool) {
+	c := cols[i]
+	switch {
+	case c == "_key" && !slices.Contains(cols, "id"):
+		return "id", true
+	case strings.HasPrefix(c, "_"):
+		return "", false
+	}
+	return c, true
 }
 
 // addGrnFacet reads one labeled drilldown [[n], [[_key,..],[_nsubrecs,..]], [v, c]...].
