@@ -9,8 +9,11 @@ import (
 
 // meiliSite is a Meilisearch-dialect route over the given shards; extra
 // goes into the federate block.
+// The merge is pinned to rrf, which the tests compute by hand; the default,
+// auto, is rrf too until it has seen enough answers to test the shards'
+// score distributions.
 func meiliSite(extra string, shards ...string) string {
-	return "\tfederate /indexes/* {\n\t\tdialect meilisearch\n" + extra + "\n" + strings.Join(shards, "\n") + "\n\t}"
+	return "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tmerge rrf\n" + extra + "\n" + strings.Join(shards, "\n") + "\n\t}"
 }
 
 func shardLine(name string, f *fakeEngine, opts ...string) string {
@@ -121,7 +124,7 @@ func TestPagination(t *testing.T) {
 func TestElasticsearchRoute(t *testing.T) {
 	a := newFakeEngine(t, "elasticsearch", fakeHit{"a1", 3.5, "a1"}, fakeHit{"dup", 2, "dup a"})
 	b := newFakeEngine(t, "elasticsearch", fakeHit{"dup", 12, "dup b"}, fakeHit{"b2", 11, "b2"})
-	site := "\tfederate {\n\t\tdialect elasticsearch\n" + shardLine("a", a, "index left") + "\n" + shardLine("b", b, "index right") + "\n\t}"
+	site := "\tfederate {\n\t\tdialect elasticsearch\n\t\tmerge rrf\n" + shardLine("a", a, "index left") + "\n" + shardLine("b", b, "index right") + "\n\t}"
 	url := startCaddy(t, site)
 	resp, out := search(t, url+"/logs/_search", `{"query":{"match":{"title":"x"}},"from":0,"size":3}`)
 	if resp.StatusCode != 200 {
@@ -146,5 +149,30 @@ func TestElasticsearchRoute(t *testing.T) {
 	sh := out["_shards"].(map[string]any)
 	if sh["total"] != float64(2) || sh["successful"] != float64(2) || sh["failed"] != float64(0) {
 		t.Errorf("_shards %v", sh)
+	}
+}
+
+// TestAutoMerge: the default, auto, fuses by RRF until it has tested the
+// shards' score distributions; `merge auto homogeneous` (the operator's
+// word that every shard runs the same scorer) sorts by raw score at once.
+//
+//	a: a1 0.9, a2 0.5     b: b1 0.95, b2 0.1
+//	rrf: a1, b1, a2, b2 (rank levels, a first)   raw: b1, a1, a2, b2
+func TestAutoMerge(t *testing.T) {
+	a := newFakeEngine(t, "meilisearch", fakeHit{"a1", 0.9, ""}, fakeHit{"a2", 0.5, ""})
+	b := newFakeEngine(t, "meilisearch", fakeHit{"b1", 0.95, ""}, fakeHit{"b2", 0.1, ""})
+	for _, tc := range []struct {
+		merge string
+		want  []string
+	}{
+		{"", []string{"a1", "b1", "a2", "b2"}},
+		{"merge auto homogeneous", []string{"b1", "a1", "a2", "b2"}},
+	} {
+		site := "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\t" + tc.merge + "\n" + shardLine("a", a) + "\n" + shardLine("b", b) + "\n\t}"
+		url := startCaddy(t, site)
+		_, out := search(t, url+"/indexes/x/search", `{"q":"x"}`)
+		if got := hitIDs(t, out); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: order %v, want %v", tc.merge, got, tc.want)
+		}
 	}
 }

@@ -49,17 +49,17 @@ func TestAutoChoice(t *testing.T) {
 		want     Strategy
 	}{
 		{name: "same scorer", queries: 50, a: bm25, b: bm25, want: Raw},
-		{name: "different scorers", queries: 50, a: bm25, b: cosine, want: RRFZ},
-		{name: "too little history", queries: 5, a: bm25, b: bm25, want: RRFZ},
-		{name: "rank-only shard", queries: 50, a: bm25, b: bm25, rankOnly: true, want: RRFZ},
+		{name: "different scorers", queries: 50, a: bm25, b: cosine, want: RRF},
+		{name: "too little history", queries: 5, a: bm25, b: bm25, want: RRF},
+		{name: "rank-only shard", queries: 50, a: bm25, b: bm25, rankOnly: true, want: RRF},
 		{name: "operator hint", hint: true, queries: 5, a: bm25, b: cosine, want: Raw},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			auto := NewAuto(tt.hint)
-			if got := auto.Choice(); got != RRFZ && !tt.hint {
-				t.Fatalf("before any Refresh: %s, want rrf_z", got)
+			if got := auto.Choice(); got != RRF && !tt.hint {
+				t.Fatalf("before any Refresh: %s, want rrf", got)
 			}
 			for range tt.queries {
 				b := answer("B", 20, tt.b(r))
@@ -105,14 +105,14 @@ func TestMergeAuto(t *testing.T) {
 		t.Errorf("hinted auto applied %s, want raw", got)
 	}
 	lists[1] = list("B", "b")
-	if got := Merge(lists, 0, Options{Strategy: AutoChoice, Auto: NewAuto(true)}).Strategy; got != RRFZ {
-		t.Errorf("auto with a rank-only list applied %s, want rrf_z", got)
+	if got := Merge(lists, 0, Options{Strategy: AutoChoice, Auto: NewAuto(true)}).Strategy; got != RRF {
+		t.Errorf("auto with a rank-only list applied %s, want rrf", got)
 	}
-	if got := Merge(lists, 0, Options{Strategy: AutoChoice}).Strategy; got != RRFZ {
-		t.Errorf("auto without Auto applied %s, want rrf_z", got)
+	if got := Merge(lists, 0, Options{Strategy: AutoChoice}).Strategy; got != RRF {
+		t.Errorf("auto without Auto applied %s, want rrf", got)
 	}
 	var zero Auto
-	if got := zero.Choice(); got != RRFZ || !math.IsNaN(zero.Distance()) {
+	if got := zero.Choice(); got != RRF || !math.IsNaN(zero.Distance()) {
 		t.Errorf("zero Auto: %s, distance %v", got, zero.Distance())
 	}
 }

@@ -20,7 +20,7 @@
 //	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  QUALITY.md ("RRF+z")
 //	            z-scored RRF value
 //	auto        raw when the shards' recent score distributions
-//	            match (KS distance ≤ 0.2), else rrf_z            QUALITY.md
+//	            match (KS distance ≤ 0.2), else rrf             QUALITY.md, integration/cmd/quality
 //
 // References: G. V. Cormack, C. L. A. Clarke, S. Büttcher, "Reciprocal Rank
 // Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
@@ -34,7 +34,7 @@
 //
 // Rank-only shards (a hit with Scored false, or a NaN or infinite score, makes
 // the whole list rank-only) enter the score-based strategies with the
-// rank-derived score 1/(k+rank); auto then applies rrf_z.
+// rank-derived score 1/(k+rank); auto then applies rrf.
 //
 // Normalizer statistics (min, max, mean, deviation, norm) are taken over the
 // top Options.Depth hits (100) of each list, so a hit's score does not depend

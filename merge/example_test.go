@@ -34,6 +34,6 @@ func ExampleAuto() {
 	res := merge.Merge(lists, 0, merge.Options{Strategy: merge.AutoChoice, Auto: auto})
 	// Off the request path, every few seconds (the caller's ticker):
 	auto.Refresh()
-	fmt.Println(res.Strategy, auto.Choice()) // too little history yet: rrf_z
-	// Output: rrf_z rrf_z
+	fmt.Println(res.Strategy, auto.Choice()) // too little history yet: rrf
+	// Output: rrf rrf
 }

@@ -142,7 +142,7 @@ func checkFacets(t *testing.T, fs []Facet, maxValues int) {
 }
 
 // FuzzAutoObserve feeds fuzzed answers to Observe and runs Refresh: no
-// panic, and Choice is always Raw or RRFZ.
+// panic, and Choice is always Raw or RRF.
 func FuzzAutoObserve(f *testing.F) {
 	f.Add([]byte{}, false)
 	f.Add([]byte{2, 0, 1, 0, 0, 1, 9, 5, 1, 6, 2, 7, 3, 1, 0, 0, 0, 1, 5, 5, 1, 6, 2}, false)
@@ -154,7 +154,7 @@ func FuzzAutoObserve(f *testing.F) {
 			if b.byte()%4 == 0 {
 				auto.Refresh()
 			}
-			if c := auto.Choice(); c != Raw && c != RRFZ {
+			if c := auto.Choice(); c != Raw && c != RRF {
 				t.Fatalf("choice %q", c)
 			}
 			if d := auto.Distance(); d < 0 || d > 1 {

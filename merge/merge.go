@@ -104,7 +104,7 @@ type FacetValue struct {
 // failed, a shard's own total was Gte, or dedupe removed hits.
 //
 // Result.Strategy is the strategy applied: AutoChoice resolves to Raw or
-// RRFZ, unknown strategies to RRF. Merge only reads opts.Auto; feeding it
+// RRF, unknown strategies to RRF. Merge only reads opts.Auto; feeding it
 // (Auto.Observe) and refreshing it (Auto.Refresh) is the caller's job.
 //
 // Merge does not retain or modify lists; Fused hits share Doc and Native with
@@ -187,7 +187,7 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 	return s
 }
 
-// resolve turns AutoChoice into Raw or RRFZ: RRFZ without an Auto or when a
+// resolve turns AutoChoice into Raw or RRF: RRF without an Auto or when a
 // list is rank-only (raw scores cannot be compared with ranks), else the
 // Auto's current choice.
 func resolve(lists []List, opts *Options) Strategy {
@@ -195,11 +195,11 @@ func resolve(lists []List, opts *Options) Strategy {
 		return opts.Strategy
 	}
 	if opts.Auto == nil {
-		return RRFZ
+		return RRF
 	}
 	for i := range lists {
 		if !isScored(lists[i].Hits) {
-			return RRFZ
+			return RRF
 		}
 	}
 	return opts.Auto.Choice()

@@ -11,7 +11,7 @@ const (
 	Score      Strategy = "score"      // per-shard normalized scores, weighted, combined
 	Raw        Strategy = "raw"        // engine scores as they are (same engine only)
 	Interleave Strategy = "interleave" // round robin by shard
-	AutoChoice Strategy = "auto"       // Raw when score distributions match, else RRFZ
+	AutoChoice Strategy = "auto"       // Raw when score distributions match, else RRF
 )
 
 // Normalizer names a per-shard score normalizer for the Score strategy.
@@ -57,7 +57,7 @@ type Options struct {
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
 	// Auto holds the score history for the AutoChoice strategy; nil makes
-	// AutoChoice behave as RRFZ. Merge only reads it: the caller feeds it
+	// AutoChoice behave as RRF. Merge only reads it: the caller feeds it
 	// with Auto.Observe and runs Auto.Refresh periodically.
 	Auto *Auto
 }
@@ -73,6 +73,6 @@ type Result struct {
 	// Facets are ordered by name; nil when no shard returned any.
 	Facets []Facet
 	// Strategy is the strategy actually applied (AutoChoice resolves to Raw
-	// or RRFZ; strategies fall back as their docs say).
+	// or RRF; strategies fall back as their docs say).
 	Strategy Strategy
 }

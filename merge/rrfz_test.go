@@ -33,11 +33,11 @@ func TestMergeRRFZ(t *testing.T) {
 			scores: []float64{0.7070, 0.1551, -0.8621},
 		},
 		{
-			// Auto without history is RRFZ.
+			// Auto without history is RRF: rank levels, shard A first on ties.
 			name:  "auto without Auto",
 			lists: []List{scored("A", "a1", 3.0, "a2", 2.0, "a3", 1.0), scored("B", "b1", 2.0, "b2", 2.0, "b3", -1.0)},
 			opts:  Options{Strategy: AutoChoice},
-			want:  "A/a1@1 B/b1@1 B/b2@2 A/a2@2 A/a3@3 B/b3@3",
+			want:  "A/a1@1 B/b1@1 A/a2@2 B/b2@2 A/a3@3 B/b3@3",
 		},
 	})
 }

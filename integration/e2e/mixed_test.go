@@ -92,7 +92,9 @@ func startMixed(t *testing.T) *mixedFixture {
 	shards += fmt.Sprintf("\t\tshard groonga %s {\n\t\t\tdialect groonga\n\t\t\tindex %q\n\t\t}\n", grnAddr, mixedIndex)
 	shards += fmt.Sprintf("\t\tshard pg %s {\n\t\t\tdialect meilisearch\n\t\t\tindex docs\n\t\t}\n", f.pg.Addr)
 	route := func(matcher, dialect string) string {
-		return fmt.Sprintf("\tfederate %s {\n\t\tdialect %s\n\t\ttimeout 5s\n%s\t}\n", matcher, dialect, shards)
+		// merge rrf: the test recomputes RRF; the default (auto) may switch
+		// to raw scores once it has history.
+		return fmt.Sprintf("\tfederate %s {\n\t\tdialect %s\n\t\tmerge rrf\n\t\ttimeout 5s\n%s\t}\n", matcher, dialect, shards)
 	}
 	site := fmt.Sprintf("http://%s {\n", harness.Addr(port)) +
 		route("/indexes/*", "meilisearch") +
