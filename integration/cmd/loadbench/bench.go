@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,11 +46,12 @@ type runInfo struct {
 	respBytes          map[string]int
 	hits               map[string]int
 	setup, bench       time.Duration
+	outcomes           map[string]map[string]float64 // route → outcome → answers
 }
 
-func federateSite(port int, coalesce string, shards []*shard) string {
+func federateSite(port int, name, coalesce string, shards []*shard) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\tfederate {\n\t\tdialect meilisearch\n\t\tcoalesce %s\n", port, coalesce)
+	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\tfederate {\n\t\tname %s\n\t\tdialect meilisearch\n\t\tcoalesce %s\n", port, name, coalesce)
 	for i, s := range shards {
 		fmt.Fprintf(&b, "\t\tshard s%d %s {\n\t\t\tdialect meilisearch\n\t\t\tindex docs\n\t\t}\n", i, s.addr)
 	}
@@ -108,59 +111,24 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	ports := map[string]int{}
-	for _, k := range []string{"rp", "fed1", "fed3", "fed3-co", "admin"} {
-		if ports[k], err = freePort(); err != nil {
+	// Free ports can be taken by the other processes of a shared machine
+	// between the check and caddy's bind (caddy binds with SO_REUSEPORT, so
+	// another SO_REUSEPORT listener on the same port splits its traffic): the
+	// fronts are checked, and on a wrong answer caddy restarts on new ports.
+	var c *caddy
+	var targets []target
+	for attempt := 1; ; attempt++ {
+		c, targets, err = startFront(ctx, o, bin, filepath.Join(tmp, fmt.Sprintf("caddy%d", attempt)), shards, &info)
+		if err == nil {
+			break
+		}
+		if c != nil {
+			c.p.stop()
+		}
+		if attempt == 3 || ctx.Err() != nil {
 			return err
 		}
-	}
-	sites := fmt.Sprintf("http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", ports["rp"], shards[0].addr) +
-		federateSite(ports["fed1"], "off", shards[:1]) +
-		federateSite(ports["fed3"], "off", shards)
-	if o.coalesceRow {
-		sites += federateSite(ports["fed3-co"], "on", shards)
-	}
-	c, err := startCaddy(ctx, bin, tmp, sites, ports["admin"])
-	if err != nil {
-		return err
-	}
-	front := func(k string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", ports[k], searchPath) }
-	targets := []target{
-		{"direct", "direct to the shard (no caddy)", "http://" + shards[0].addr + searchPath},
-		{"rp", "caddy reverse_proxy → shard", front("rp")},
-		{"fed1", "caddy federate, 1 shard (coalesce off)", front("fed1")},
-		{"fed3", "caddy federate, 3 shards (coalesce off)", front("fed3")},
-	}
-	if o.coalesceRow {
-		targets = append(targets, target{"fed3-co", "caddy federate, 3 shards, coalesce on", front("fed3-co")})
-	}
-
-	// Every target must answer the body with a 200 and hits before any load.
-	for _, t := range targets {
-		var code int
-		var b []byte
-		err := waitFor(ctx, c.p, t.key+" answer", 20*time.Second, func() error {
-			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
-			if err == nil && code != 200 {
-				err = fmt.Errorf("%s: %d %.300s", t.key, code, b)
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		var ans struct {
-			Hits []json.RawMessage `json:"hits"`
-		}
-		if err := json.Unmarshal(b, &ans); err != nil || len(ans.Hits) == 0 {
-			return fmt.Errorf("%s: no hits for %s (%v): %.300s", t.key, o.body, err, b)
-		}
-		info.respBytes[t.key], info.hits[t.key] = len(b), len(ans.Hits)
-		if t.key != "fed3-co" {
-			if s, err := shards[0].lastRequest(); err == nil {
-				info.sent[t.key] = s
-			}
-		}
+		fmt.Printf("warning: %v; restarting caddy on other ports\n", firstLine(err.Error()))
 	}
 	script, err := wrkScript(tmp, o.body)
 	if err != nil {
@@ -234,8 +202,14 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	info.bench = time.Since(tBench)
+	if info.outcomes, err = c.answers(); err != nil {
+		fmt.Println("warning: reading caddy_federate_answers_total:", err)
+	}
 	info.loadEnd = loadavg()
 
+	if info.outcomes != nil {
+		fmt.Println("federate answers:", outcomeLine(info.outcomes))
+	}
 	rep := summarize(o, targets, results)
 	fmt.Println()
 	fmt.Print(rep.table())
@@ -265,4 +239,140 @@ func run(ctx context.Context, o options) error {
 		fmt.Println("wrote", o.md)
 	}
 	return nil
+}
+
+// startFront starts caddy with the proxied targets on fresh ports and checks
+// that every target answers the body with hits (federate's with _federation).
+func startFront(ctx context.Context, o options, bin, dir string, shards []*shard, info *runInfo) (*caddy, []target, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	ports := map[string]int{}
+	used := map[int]bool{}
+	for _, k := range []string{"rp", "fed1", "fed3", "fed3-co", "admin"} {
+		p, err := pickPort(used)
+		if err != nil {
+			return nil, nil, err
+		}
+		ports[k], used[p] = p, true
+	}
+	sites := fmt.Sprintf("http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", ports["rp"], shards[0].addr) +
+		federateSite(ports["fed1"], "fed1", "off", shards[:1]) +
+		federateSite(ports["fed3"], "fed3", "off", shards)
+	if o.coalesceRow {
+		sites += federateSite(ports["fed3-co"], "fed3-co", "on", shards)
+	}
+	c, err := startCaddy(ctx, bin, dir, sites, ports["admin"])
+	if err != nil {
+		return c, nil, err
+	}
+	front := func(k string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", ports[k], searchPath) }
+	targets := []target{
+		{"direct", "direct to the shard (no caddy)", "http://" + shards[0].addr + searchPath},
+		{"rp", "caddy reverse_proxy → shard", front("rp")},
+		{"fed1", "caddy federate, 1 shard (coalesce off)", front("fed1")},
+		{"fed3", "caddy federate, 3 shards (coalesce off)", front("fed3")},
+	}
+	if o.coalesceRow {
+		targets = append(targets, target{"fed3-co", "caddy federate, 3 shards, coalesce on", front("fed3-co")})
+	}
+	// Every target must answer the body with a 200 and hits before any load;
+	// several requests each, so a port shared with a stranger shows.
+	for _, t := range targets {
+		var code int
+		var b []byte
+		err := waitFor(ctx, c.p, t.key+" answer", 15*time.Second, func() error {
+			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
+			if err == nil && code != 200 {
+				err = fmt.Errorf("%s: %d %.300s", t.key, code, b)
+			}
+			return err
+		})
+		if err != nil {
+			return c, nil, err
+		}
+		for range 8 {
+			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
+			if err != nil || code != 200 {
+				return c, nil, fmt.Errorf("%s: %d %v %.300s", t.key, code, err, b)
+			}
+			var ans struct {
+				Hits []json.RawMessage `json:"hits"`
+			}
+			if err := json.Unmarshal(b, &ans); err != nil || len(ans.Hits) == 0 {
+				return c, nil, fmt.Errorf("%s: no hits for %s (%v): %.300s", t.key, o.body, err, b)
+			}
+			fed := strings.HasPrefix(t.key, "fed")
+			if has := strings.Contains(string(ans.Hits[0]), `"_federation"`); has != fed {
+				return c, nil, fmt.Errorf("%s: _federation on the hits is %v, want %v: %.300s", t.key, has, fed, b)
+			}
+			info.respBytes[t.key], info.hits[t.key] = len(b), len(ans.Hits)
+		}
+		if t.key != "fed3-co" {
+			if s, err := shards[0].lastRequest(); err == nil {
+				info.sent[t.key] = s
+			}
+		}
+	}
+	return c, targets, nil
+}
+
+// pickPort is a free loopback port outside the usual ephemeral range
+// (32768–60999), where other processes' "port 0" binds land, so a port
+// checked here is less likely to be taken before caddy binds it.
+func pickPort(used map[int]bool) (int, error) {
+	for range 200 {
+		p := 20000 + rand.IntN(12000)
+		if used[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return p, nil
+	}
+	return freePort()
+}
+
+// answers reads caddy_federate_answers_total{route,outcome} from the admin
+// endpoint's /metrics.
+func (c *caddy) answers() (map[string]map[string]float64, error) {
+	code, b, err := do(http.MethodGet, "http://"+c.admin+"/metrics", "", "")
+	if err != nil {
+		return nil, err
+	}
+	if code != 200 {
+		return nil, fmt.Errorf("GET /metrics: %d", code)
+	}
+	out := map[string]map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "caddy_federate_answers_total{")
+		if !ok {
+			continue
+		}
+		labels, val, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		var route, outcome string
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			v = strings.Trim(v, `"`)
+			switch k {
+			case "route":
+				route = v
+			case "outcome":
+				outcome = v
+			}
+		}
+		var f float64
+		fmt.Sscanf(val, "%g", &f)
+		if out[route] == nil {
+			out[route] = map[string]float64{}
+		}
+		out[route][outcome] += f
+	}
+	return out, nil
 }

@@ -70,6 +70,25 @@ func (p *proc) tail() string {
 	return string(b)
 }
 
+// stop ends the process's group: SIGTERM, SIGKILL after 5 s.
+func (p *proc) stop() {
+	procsMu.Lock()
+	for i, q := range procs {
+		if q == p {
+			procs = append(procs[:i], procs[i+1:]...)
+			break
+		}
+	}
+	procsMu.Unlock()
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // stopAll sends SIGTERM to every child's group, waits up to 5 s, then SIGKILLs.
 func stopAll() {
 	procsMu.Lock()

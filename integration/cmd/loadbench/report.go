@@ -267,8 +267,23 @@ func markdown(o options, info runInfo, targets []target, rep report, res map[str
 		fmt.Fprintf(&b, "%s %d hits / %d bytes", t.key, info.hits[t.key], info.respBytes[t.key])
 	}
 	b.WriteString("\n")
+	if len(info.outcomes) > 0 {
+		b.WriteString("\nFederate answers during warm-up and rounds (caddy_federate_answers_total): ")
+		b.WriteString(outcomeLine(info.outcomes))
+		b.WriteString("\n")
+	}
 	if prof != "" {
 		b.WriteString(prof)
 	}
 	return b.String()
+}
+
+func outcomeLine(o map[string]map[string]float64) string {
+	var parts []string
+	for _, r := range []string{"fed1", "fed3", "fed3-co"} {
+		if m, ok := o[r]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.0f complete / %.0f partial / %.0f failed", r, m["complete"], m["partial"], m["failed"]))
+		}
+	}
+	return strings.Join(parts, "; ") + "."
 }
