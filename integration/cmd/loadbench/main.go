@@ -18,7 +18,10 @@
 //	fed3-co      fed3 with coalescing on (the default); -coalesce-row=false drops it
 //
 // Every target gets the same request, POST /indexes/docs/search with the
-// JSON body -body, from the same wrk command (a Lua script for the POST;
+// JSON body -body (by default with "showRankingScore":true, which federate
+// asks every shard for: without it the shard does less work behind direct
+// and rp than behind federate, since esshard re-encodes every hit to add the
+// score), from the same wrk command (a Lua script for the POST;
 // keep-alive; -threads, -connections, -duration). Coalescing is off on fed1
 // and fed3 because wrk sends identical requests: with coalescing on,
 // concurrent identical requests share one fan-out, which a real workload of
@@ -77,7 +80,10 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 2, "wrk -t")
 	flag.IntVar(&o.connections, "connections", 16, "wrk -c (keep-alive connections)")
 	flag.IntVar(&o.docs, "docs", 9000, "Debian packages in the corpus (split by hash into 3 shards)")
-	flag.StringVar(&o.body, "body", `{"q":"network monitoring tool","limit":10}`, "JSON body of every request (Meilisearch search)")
+	// showRankingScore: federate asks every shard for it, and esshard builds
+	// it by re-encoding each hit; asking for it on every target gives the
+	// shard the same work behind direct, rp and fed1.
+	flag.StringVar(&o.body, "body", `{"q":"network monitoring tool","limit":10,"showRankingScore":true}`, "JSON body of every request (Meilisearch search)")
 	flag.BoolVar(&o.coalesceRow, "coalesce-row", true, "also measure fed3 with coalescing on (fed3-co)")
 	flag.StringVar(&o.profile, "profile", "auto", "profile caddy during fed1 and rp runs: auto (when a throughput target is missed), always, never")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 6, "length of each CPU profile")
