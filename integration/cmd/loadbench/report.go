@@ -107,6 +107,16 @@ func summarize(o options, targets []target, res map[string][]measurement) report
 	totalCPU := func(m measurement) float64 { return m.perReq(m.caddy + m.shards) }
 	paired("throughput fed1 / rp", "fed1", "rp", rps, 0.85, true, "")
 	paired("throughput fed3 / rp", "fed3", "rp", rps, 0.30, true, "0.33 is the ceiling: 3 upstream calls")
+	// What throughput would be if the run were bound by nothing but CPU:
+	// requests per CPU-second of caddy, shards and wrk together.
+	cpuBound := func(m measurement) float64 {
+		if us := m.perReq(m.caddy + m.shards + m.wrk.CPU); us > 0 {
+			return 1 / us
+		}
+		return 0
+	}
+	paired("CPU-bound throughput fed1 / rp", "fed1", "rp", cpuBound, 0, true, "1 / (caddy+shards+wrk CPU per request): the machine-noise-free view of the first row")
+	paired("CPU-bound throughput fed3 / rp", "fed3", "rp", cpuBound, 0, true, "same, for the second row")
 	paired("throughput rp / direct", "rp", "direct", rps, 0, true, "what a plain proxy hop costs")
 	paired("throughput fed3-co / rp", "fed3-co", "rp", rps, 0, true, "coalescing shares identical requests: a wrk artefact")
 	paired("caddy CPU/req fed1 / rp", "fed1", "rp", caddyCPU, 0, false, "federate's own cost vs a proxy hop")
