@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
 const searchPath = "/indexes/docs/search"
@@ -61,7 +63,7 @@ func federateSite(port int, name, coalesce string, shards []*shard) string {
 
 func run(ctx context.Context, o options) error {
 	info := runInfo{start: time.Now(), loadStart: loadavg(), sent: map[string]string{}, respBytes: map[string]int{}, hits: map[string]int{}}
-	dir, err := root()
+	dir, err := benchproc.Root()
 	if err != nil {
 		return err
 	}
@@ -78,13 +80,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	defer stopAll() // before RemoveAll: the processes' files live in tmp
+	defer benchproc.StopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
 	esshard := o.esshard
 	if esshard == "" {
 		esshard = filepath.Join(tmp, "esshard")
-		if err := buildESShard(ctx, dir, esshard); err != nil {
+		if err := benchproc.BuildESShard(ctx, dir, esshard); err != nil {
 			prebuilt := filepath.Join(dir, "bin", "esshard")
 			if _, serr := os.Stat(prebuilt); serr != nil {
 				return err
@@ -123,7 +125,7 @@ func run(ctx context.Context, o options) error {
 			break
 		}
 		if c != nil {
-			c.p.stop()
+			c.p.Stop()
 		}
 		if attempt == 3 || ctx.Err() != nil {
 			return err
@@ -146,8 +148,8 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("wrk -t %d -c %d -d %v, %d rounds × %d targets, order rotated each round\n",
 		o.threads, o.connections, o.duration, o.rounds, len(targets))
 
-	pids := []int{shards[0].p.cmd.Process.Pid, shards[1].p.cmd.Process.Pid, shards[2].p.cmd.Process.Pid}
-	caddyPid := c.p.cmd.Process.Pid
+	pids := []int{shards[0].p.Cmd.Process.Pid, shards[1].p.Cmd.Process.Pid, shards[2].p.Cmd.Process.Pid}
+	caddyPid := c.p.Cmd.Process.Pid
 	measure := func(t target, d time.Duration) (measurement, error) {
 		var m measurement
 		before, err := snapshot(caddyPid, pids)
@@ -281,7 +283,7 @@ func startFront(ctx context.Context, o options, bin, dir string, shards []*shard
 	for _, t := range targets {
 		var code int
 		var b []byte
-		err := waitFor(ctx, c.p, t.key+" answer", 15*time.Second, func() error {
+		err := benchproc.WaitFor(ctx, c.p, t.key+" answer", 15*time.Second, func() error {
 			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
 			if err == nil && code != 200 {
 				err = fmt.Errorf("%s: %d %.300s", t.key, code, b)
@@ -333,7 +335,7 @@ func pickPort(used map[int]bool) (int, error) {
 		ln.Close()
 		return p, nil
 	}
-	return freePort()
+	return benchproc.FreePort()
 }
 
 // answers reads caddy_federate_answers_total{route,outcome} from the admin

@@ -52,6 +52,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
 type options struct {
@@ -102,7 +104,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
 	stop()
-	stopAll()
+	benchproc.StopAll()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "loadbench: interrupted; all processes stopped")

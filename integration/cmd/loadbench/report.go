@@ -218,7 +218,7 @@ func profileRuns(ctx context.Context, o options, c *caddy, script, tmp string, t
 				args = append(args, "-cum", "-show=searchfront/caddy-federate")
 			}
 			pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-			out, err := exec.CommandContext(pctx, "go", append(args, c.p.cmd.Path, file)...).CombinedOutput()
+			out, err := exec.CommandContext(pctx, "go", append(args, c.p.Cmd.Path, file)...).CombinedOutput()
 			cancel()
 			if err != nil {
 				return b.String(), fmt.Errorf("go tool pprof: %v\n%s", err, out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,39 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
+
 	"github.com/searchfront/caddy-federate/integration/corpus"
 )
-
-// root is the integration module's directory: the working directory or a
-// parent holding integration/go.mod.
-func root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	const mod = "module github.com/searchfront/caddy-federate/integration"
-	for d := dir; ; d = filepath.Dir(d) {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && bytes.Contains(b, []byte(mod)) {
-			return d, nil
-		}
-		if b, err := os.ReadFile(filepath.Join(d, "integration", "go.mod")); err == nil && bytes.Contains(b, []byte(mod)) {
-			return filepath.Join(d, "integration"), nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("run from integration/ (no integration go.mod above %s)", dir)
-		}
-	}
-}
-
-func hasFederate(bin string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "list-modules").Output()
-	if err != nil {
-		return false
-	}
-	return bytes.Contains(out, []byte("http.handlers.federate\n"))
-}
 
 // newerSource is a plugin source file (outside integration/) newer than bin,
 // or "": the same staleness test as scripts/setup.sh.
@@ -90,7 +60,7 @@ func caddyBin(ctx context.Context, o options, dir string) (bin, note string, err
 	if bin == "" {
 		bin = filepath.Join(dir, "bin", "caddy")
 	}
-	ok := hasFederate(bin)
+	ok := benchproc.HasFederate(bin)
 	stale := ""
 	if ok && !explicit && !o.noRebuild {
 		stale = newerSource(bin, dir)
@@ -109,10 +79,10 @@ func caddyBin(ctx context.Context, o options, dir string) (bin, note string, err
 	sctx, cancel := context.WithTimeout(ctx, 25*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(sctx, "bash", filepath.Join(dir, "scripts", "setup.sh"))
-	cmd.Env = env("SKIP_APT=1")
+	cmd.Env = benchproc.Env("SKIP_APT=1")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	serr := cmd.Run()
-	if hasFederate(bin) {
+	if benchproc.HasFederate(bin) {
 		if serr != nil && stale != "" {
 			note = fmt.Sprintf("rebuild failed (%v): measured the older binary %s, which predates %s", serr, bin, stale)
 			fmt.Println("warning:", note)
@@ -120,17 +90,6 @@ func caddyBin(ctx context.Context, o options, dir string) (bin, note string, err
 		return bin, note, nil
 	}
 	return "", "", fmt.Errorf("%s still lacks http.handlers.federate after setup.sh (%v; see bin/xcaddy.log)", bin, serr)
-}
-
-func buildESShard(ctx context.Context, dir, out string) error {
-	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(bctx, "go", "build", "-o", out, "./cmd/esshard")
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/esshard: %v\n%s", err, b)
-	}
-	return nil
 }
 
 // writeCorpus builds the Debian-package corpus (package corpus: apt-cache
@@ -157,7 +116,7 @@ func writeCorpus(ctx context.Context, dir string, n, k int) ([]string, []int, er
 // shard is one running esshard.
 type shard struct {
 	name, addr string
-	p          *proc
+	p          *benchproc.Proc
 }
 
 func startShard(ctx context.Context, bin, dir, name, load string) (*shard, error) {
@@ -167,12 +126,12 @@ func startShard(ctx context.Context, bin, dir, name, load string) (*shard, error
 	// would charge the proxied targets for compression the direct one skips.
 	cmd := exec.Command(bin, "-scoring", "bm25", "-dir", filepath.Join(dir, name+"-index"),
 		"-addr", "127.0.0.1:0", "-addr-file", addrFile, "-index", "docs", "-load", load, "-gzip=false")
-	p, err := startProc(name, dir, cmd)
+	p, err := benchproc.Start(name, dir, cmd)
 	if err != nil {
 		return nil, err
 	}
 	s := &shard{name: name, p: p}
-	if err := waitFor(ctx, p, "listening address", 3*time.Minute, func() error {
+	if err := benchproc.WaitFor(ctx, p, "listening address", 3*time.Minute, func() error {
 		b, err := os.ReadFile(addrFile)
 		if err != nil {
 			return err
@@ -185,7 +144,7 @@ func startShard(ctx context.Context, bin, dir, name, load string) (*shard, error
 	}); err != nil {
 		return nil, err
 	}
-	return s, waitFor(ctx, p, "GET /", 30*time.Second, httpReady("http://"+s.addr+"/"))
+	return s, benchproc.WaitFor(ctx, p, "GET /", 30*time.Second, benchproc.HTTPReady("http://"+s.addr+"/"))
 }
 
 // lastRequest is the newest search request the shard logged (GET /_requests).
@@ -217,7 +176,7 @@ func (s *shard) lastRequest() (string, error) {
 type caddy struct {
 	admin string
 	dir   string
-	p     *proc
+	p     *benchproc.Proc
 }
 
 func startCaddy(ctx context.Context, bin, dir, sites string, adminPort int) (*caddy, error) {
@@ -239,13 +198,13 @@ func startCaddy(ctx context.Context, bin, dir, sites string, adminPort int) (*ca
 	}
 	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
 	cmd.Dir = dir
-	cmd.Env = env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	p, err := startProc("caddy", dir, cmd)
+	cmd.Env = benchproc.Env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	p, err := benchproc.Start("caddy", dir, cmd)
 	if err != nil {
 		return nil, err
 	}
 	c.p = p
-	return c, waitFor(ctx, p, "admin API", 30*time.Second, httpReady("http://"+c.admin+"/config/"))
+	return c, benchproc.WaitFor(ctx, p, "admin API", 30*time.Second, benchproc.HTTPReady("http://"+c.admin+"/config/"))
 }
 
 var adminClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableCompression: true}}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
 const nShards, nReplicas = 3, 2
@@ -77,7 +79,7 @@ type roundResult struct {
 }
 
 func run(ctx context.Context, o options) error {
-	dir, err := root()
+	dir, err := benchproc.Root()
 	if err != nil {
 		return err
 	}
@@ -90,13 +92,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	defer stopAll() // before RemoveAll: the processes' files live in tmp
+	defer benchproc.StopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
 	esshard := o.esshard
 	if esshard == "" {
 		esshard = filepath.Join(tmp, "esshard")
-		if err := buildESShard(ctx, dir, esshard); err != nil {
+		if err := benchproc.BuildESShard(ctx, dir, esshard); err != nil {
 			// The module's go.mod can be mid-edit in a shared checkout; a
 			// binary from scripts/setup.sh or an earlier build still serves.
 			prebuilt := filepath.Join(dir, "bin", "esshard")
@@ -139,12 +141,12 @@ func run(ctx context.Context, o options) error {
 	ports := map[string]int{}
 	var sites strings.Builder
 	for _, s := range scs {
-		if ports[s.key], err = freePort(); err != nil {
+		if ports[s.key], err = benchproc.FreePort(); err != nil {
 			return err
 		}
 		sites.WriteString(site(ports[s.key], s, reps))
 	}
-	adminPort, err := freePort()
+	adminPort, err := benchproc.FreePort()
 	if err != nil {
 		return err
 	}

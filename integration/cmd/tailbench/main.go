@@ -44,6 +44,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
 type options struct {
@@ -106,7 +108,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
 	stop()
-	stopAll()
+	benchproc.StopAll()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "tailbench: interrupted; all processes stopped")

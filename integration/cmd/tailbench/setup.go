@@ -14,39 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
-
-// root is the integration module's directory: the working directory or a
-// parent holding integration/go.mod.
-func root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/searchfront/caddy-federate/integration")) {
-			return d, nil
-		}
-		if b, err := os.ReadFile(filepath.Join(d, "integration", "go.mod")); err == nil &&
-			bytes.Contains(b, []byte("module github.com/searchfront/caddy-federate/integration")) {
-			return filepath.Join(d, "integration"), nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("run from integration/ (no integration go.mod above %s)", dir)
-		}
-	}
-}
-
-func hasFederate(bin string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "list-modules").Output()
-	if err != nil {
-		return false
-	}
-	return bytes.Contains(out, []byte("http.handlers.federate\n"))
-}
 
 // caddyBin returns the federate caddy, running scripts/setup.sh when it is
 // missing or lacks the module.
@@ -58,33 +28,22 @@ func caddyBin(ctx context.Context, o options, dir string) (string, error) {
 	if bin == "" {
 		bin = filepath.Join(dir, "bin", "caddy")
 	}
-	if hasFederate(bin) {
+	if benchproc.HasFederate(bin) {
 		return bin, nil
 	}
 	fmt.Printf("%s is missing or lacks http.handlers.federate: running scripts/setup.sh (SKIP_APT=1)\n", bin)
 	sctx, cancel := context.WithTimeout(ctx, 25*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(sctx, "bash", filepath.Join(dir, "scripts", "setup.sh"))
-	cmd.Env = env("SKIP_APT=1")
+	cmd.Env = benchproc.Env("SKIP_APT=1")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("scripts/setup.sh: %v", err)
 	}
-	if !hasFederate(bin) {
+	if !benchproc.HasFederate(bin) {
 		return "", fmt.Errorf("%s still lacks http.handlers.federate after setup.sh (see bin/xcaddy.log)", bin)
 	}
 	return bin, nil
-}
-
-func buildESShard(ctx context.Context, dir, out string) error {
-	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(bctx, "go", "build", "-o", out, "./cmd/esshard")
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/esshard: %v\n%s", err, b)
-	}
-	return nil
 }
 
 // vocabulary is a fixed list of made-up words; documents draw from it with a
@@ -150,7 +109,7 @@ func writeCorpus(dir string, shards, perShard int, vocab []string) ([]string, er
 type replica struct {
 	shard, idx int
 	addr       string
-	p          *proc
+	p          *benchproc.Proc
 }
 
 func startReplica(ctx context.Context, bin, dir string, shard, idx int, load string) (*replica, error) {
@@ -158,12 +117,12 @@ func startReplica(ctx context.Context, bin, dir string, shard, idx int, load str
 	addrFile := filepath.Join(dir, name+".addr")
 	cmd := exec.Command(bin, "-scoring", "bm25", "-dir", filepath.Join(dir, name+"-index"),
 		"-addr", "127.0.0.1:0", "-addr-file", addrFile, "-index", "docs", "-load", load, "-gzip=false")
-	p, err := startProc(name, dir, cmd)
+	p, err := benchproc.Start(name, dir, cmd)
 	if err != nil {
 		return nil, err
 	}
 	r := &replica{shard: shard, idx: idx, p: p}
-	if err := waitFor(ctx, p, "listening address", 2*time.Minute, func() error {
+	if err := benchproc.WaitFor(ctx, p, "listening address", 2*time.Minute, func() error {
 		b, err := os.ReadFile(addrFile)
 		if err != nil {
 			return err
@@ -173,7 +132,7 @@ func startReplica(ctx context.Context, bin, dir string, shard, idx int, load str
 	}); err != nil {
 		return nil, err
 	}
-	return r, waitFor(ctx, p, "GET /", 30*time.Second, httpReady("http://"+r.addr+"/"))
+	return r, benchproc.WaitFor(ctx, p, "GET /", 30*time.Second, benchproc.HTTPReady("http://"+r.addr+"/"))
 }
 
 func (r *replica) setFault(share float64, ms int) error {
@@ -207,7 +166,7 @@ type caddy struct {
 	admin, front string
 	port         int
 	dir          string
-	p            *proc
+	p            *benchproc.Proc
 }
 
 func (c *caddy) caddyfile(sites string) string {
@@ -233,16 +192,16 @@ func startCaddy(ctx context.Context, bin, dir, sites string, port, adminPort int
 	}
 	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
 	cmd.Dir = dir
-	cmd.Env = env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	p, err := startProc("caddy", dir, cmd)
+	cmd.Env = benchproc.Env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	p, err := benchproc.Start("caddy", dir, cmd)
 	if err != nil {
 		return nil, err
 	}
 	c.p = p
-	if err := waitFor(ctx, p, "admin API", 30*time.Second, httpReady("http://"+c.admin+"/config/")); err != nil {
+	if err := benchproc.WaitFor(ctx, p, "admin API", 30*time.Second, benchproc.HTTPReady("http://"+c.admin+"/config/")); err != nil {
 		return nil, err
 	}
-	return c, waitFor(ctx, p, "site", 10*time.Second, httpReady(c.front+"/"))
+	return c, benchproc.WaitFor(ctx, p, "site", 10*time.Second, benchproc.HTTPReady(c.front+"/"))
 }
 
 // hedgeCounters reads caddy_federate_hedges_{sent,won}_total summed over the
