@@ -79,7 +79,9 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 		}
 		pending++
 		out.Add(1)
+		h.callStart()
 		go func(s *Shard, req *dialect.Request) {
+			defer h.callDone()
 			res := h.callShard(ctx, p, s, req, out)
 			out.Add(-1)
 			ch <- res

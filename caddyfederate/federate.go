@@ -2,6 +2,7 @@ package caddyfederate
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -28,6 +29,9 @@ const (
 	defaultRRFK            = 60
 	defaultDepth           = 100
 	autoRefreshInterval    = 5 * time.Second
+	// idleCloseRetry is when a released config closes its shards' idle
+	// connections a second time (see closeIdle).
+	idleCloseRetry = time.Second
 )
 
 // Handler is a federated-search front: it decodes one search request in the
@@ -104,6 +108,21 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+
+	// Shard calls still running, and whether Cleanup has run: Caddy
+	// cleans a replaced config up while its last requests are still in
+	// flight (the http app does not wait for servers to drain before the
+	// old context is cancelled), and the connections those requests hand
+	// back to the pool would idle until the transport's idle timeout. The
+	// last call to finish after Cleanup closes them (see callDone).
+	calls *calls
+}
+
+// calls counts a Handler's shard calls in flight (a pointer in Handler,
+// which Caddy copies by value).
+type calls struct {
+	inflight atomic.Int64
+	closed   atomic.Bool
 }
 
 // MergeConfig selects the fusion strategy.
@@ -151,6 +170,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.flights = new(flights)
+	h.calls = new(calls)
 	if err := registerMetrics(ctx); err != nil {
 		return fmt.Errorf("federate: registering metrics: %w", err)
 	}
@@ -310,7 +330,43 @@ func (h *Handler) Cleanup() error {
 	for _, s := range h.Shards {
 		s.cleanup()
 	}
+	if h.calls == nil { // Provision did not get that far
+		return nil
+	}
+	h.calls.closed.Store(true)
+	if h.calls.inflight.Load() == 0 {
+		h.closeIdle()
+	}
 	return nil
+}
+
+// callStart counts a shard call that is about to run; every callStart is
+// matched by one callDone when the call has returned.
+func (h *Handler) callStart() { h.calls.inflight.Add(1) }
+
+// callDone ends a shard call. The last call of a config that Cleanup has
+// already released closes the shards' idle connections, which would
+// otherwise keep two goroutines each (and a socket on the engine) until
+// the idle timeout.
+func (h *Handler) callDone() {
+	if h.calls.inflight.Add(-1) == 0 && h.calls.closed.Load() {
+		h.closeIdle()
+	}
+}
+
+// closeIdle closes the idle upstream connections of every shard, now and
+// once more a moment later: Go's transport puts a connection back in its
+// pool just after the response body has been read, which can be after the
+// call returned.
+func (h *Handler) closeIdle() {
+	for _, s := range h.Shards {
+		s.closeIdleConnections()
+	}
+	time.AfterFunc(idleCloseRetry, func() {
+		for _, s := range h.Shards {
+			s.closeIdleConnections()
+		}
+	})
 }
 
 func (h *Handler) name() string {

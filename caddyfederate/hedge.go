@@ -61,7 +61,13 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 	pctx, cancelPrimary := context.WithCancel(ctx)
 	defer cancelPrimary()
 	pctx, picks := health.WithPicks(pctx)
-	go func() { ch <- attempt{res: h.attemptShard(pctx, p, s, sreq, picks)} }()
+	// Attempts can outlive this call (a loser finishing its cancel), so
+	// each counts as a shard call of its own.
+	h.callStart()
+	go func() {
+		defer h.callDone()
+		ch <- attempt{res: h.attemptShard(pctx, p, s, sreq, picks)}
+	}()
 
 	start, delay := time.Now(), s.hedgeDelay()
 	timer := time.NewTimer(delay)
@@ -96,7 +102,11 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 			running++
 			hedgesSent.WithLabelValues(s.Name).Inc()
 			hctx, hpicks := health.WithPicks(health.WithExcluded(hctx, picks.Addrs()...))
-			go func() { ch <- attempt{res: h.attemptShard(hctx, p, s, sreq, hpicks), hedge: true} }()
+			h.callStart()
+			go func() {
+				defer h.callDone()
+				ch <- attempt{res: h.attemptShard(hctx, p, s, sreq, hpicks), hedge: true}
+			}()
 		}
 	}
 	return last

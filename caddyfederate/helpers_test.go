@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,11 +100,22 @@ type fakeEngine struct {
 	canceled chan struct{} // closed the first time a request's context ends before the answer
 	once     sync.Once
 	echoQ    bool // each hit's id is "<q>/<shard id>": proves which query the engine saw
+
+	conns atomic.Int32 // connections open on the engine's side
 }
 
 func newFakeEngine(t testing.TB, dialect string, hits ...fakeHit) *fakeEngine {
 	f := &fakeEngine{t: t, dialect: dialect, hits: hits, canceled: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			f.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			f.conns.Add(-1)
+		}
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
 }

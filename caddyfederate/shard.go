@@ -121,6 +121,21 @@ func (s *Shard) cleanup() {
 	}
 }
 
+// closeIdleConnections closes the idle connections of the shard's
+// transport (HTTP/1.1 and HTTP/2 pools); requests in flight keep theirs.
+func (s *Shard) closeIdleConnections() {
+	if s.rp == nil {
+		return
+	}
+	if ht, ok := s.rp.Transport.(*reverseproxy.HTTPTransport); ok && ht.Transport != nil {
+		ht.Transport.CloseIdleConnections()
+		return
+	}
+	if c, ok := s.rp.Transport.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // shardDialect finds the named dialect; `json` is built from its config.
 func shardDialect(name string, cfg *dialect.JSONConfig) (dialect.Dialect, error) {
 	if name == "json" {
