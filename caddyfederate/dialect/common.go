@@ -208,7 +208,8 @@ func facetCounts(l *merge.List, name string, sizeHint int) map[string]int64 {
 // decodeHits reads a shard's array of hits with decode, whose error says
 // why a hit is invalid; a malformed array is an invalid answer of dialect.
 func decodeHits(dialect string, arr []byte, decode func([]byte) (merge.Hit, error)) ([]merge.Hit, error) {
-	var hits []merge.Hit
+	// Most pages are 10 or 20 hits: one allocation instead of five.
+	hits := make([]merge.Hit, 0, 16)
 	var bad error
 	err := eachElement(arr, func(h []byte) bool {
 		hit, err := decode(h)

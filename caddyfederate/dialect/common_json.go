@@ -79,13 +79,21 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 }
 
-// skipString returns the index just past the JSON string starting at b[i].
+// skipString returns the index just past the JSON string starting at b[i]:
+// the next '"' that an even run of backslashes precedes (bytes.IndexByte is
+// vectorized, so long strings cost little). The bytes are not validated.
 func skipString(b []byte, i int) (int, error) {
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			break
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1, nil
 		}
 	}
@@ -300,6 +308,68 @@ func withoutMembers(obj []byte, drop func(key []byte) bool) []byte {
 	return append(out, '}')
 }
 
+// memberSpans records where an object's members are, and which are cut,
+// during the walk that reads the object, so that the object without the
+// cut members can be written without walking it again. Objects with more
+// members than it holds report overflow (use withoutMembers then).
+type memberSpans struct {
+	spans    [32]struct{ start, end int32 }
+	keep     uint32 // bit i: spans[i] is kept
+	n        int
+	cut      bool // at least one member is cut
+	overflow bool
+}
+
+func (m *memberSpans) add(start, end int, cut bool) {
+	if m.n == len(m.spans) {
+		m.overflow = true
+		return
+	}
+	m.spans[m.n].start, m.spans[m.n].end = int32(start), int32(end)
+	if cut {
+		m.cut = true
+	} else {
+		m.keep |= 1 << m.n
+	}
+	m.n++
+}
+
+// appendKept writes obj's kept members as an object to *arena and returns
+// that object. arena is meant to be shared by many objects: when it lacks
+// the room, the object gets a buffer of its own rather than moving the
+// objects written before.
+func (m *memberSpans) appendKept(arena *[]byte, obj []byte) []byte {
+	size := 2
+	for i := 0; i < m.n; i++ {
+		if m.keep&(1<<i) != 0 {
+			size += int(m.spans[i].end-m.spans[i].start) + 1
+		}
+	}
+	buf := *arena
+	own := cap(buf)-len(buf) < size
+	if own {
+		buf = make([]byte, 0, size)
+	}
+	start := len(buf)
+	buf = append(buf, '{')
+	first := true
+	for i := 0; i < m.n; i++ {
+		if m.keep&(1<<i) == 0 {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, obj[m.spans[i].start:m.spans[i].end]...)
+	}
+	buf = append(buf, '}')
+	if !own {
+		*arena = buf
+	}
+	return buf[start:len(buf):len(buf)]
+}
+
 // field is one member to splice into a raw JSON object.
 type field struct {
 	Key string
@@ -402,23 +472,58 @@ func appendStrings(dst []byte, ss []string) []byte {
 	return append(dst, ']')
 }
 
-// topMembers validates body as JSON and returns the raw values of the named
-// top-level members (nil when absent), aliasing body. It is how shard answers
-// are read: one validating scan, then a walk that skips everything else.
+// topMembers validates body as one JSON object and returns the raw values
+// of the named top-level members (nil when absent), aliasing body. It is how
+// shard answers are read: one validating walk (validValue, as strict as
+// encoding/json.Valid); later walks over the values may skip, not check.
 func topMembers(body []byte, keys ...string) ([][]byte, error) {
-	if !json.Valid(body) {
+	vals := make([][]byte, len(keys))
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
 		return nil, errBadJSON
 	}
-	vals := make([][]byte, len(keys))
-	err := eachMemberRaw(body, func(k, v []byte, _, _ int) bool {
-		for i, key := range keys {
-			if string(k) == key && vals[i] == nil {
-				vals[i] = v
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		i++
+	} else {
+		for {
+			kstart := i
+			vstart, err := validKey(body, i)
+			if err != nil {
+				return nil, err
 			}
+			vend, err := validValue(body, vstart)
+			if err != nil {
+				return nil, err
+			}
+			k := bytes.TrimSpace(body[kstart:vstart])
+			k = k[:len(k)-1] // the colon
+			key := bytes.TrimSpace(k)
+			key = key[1 : len(key)-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				key = []byte(unquoteKey(bytes.TrimSpace(k)))
+			}
+			for j, want := range keys {
+				if string(key) == want && vals[j] == nil {
+					vals[j] = body[vstart:vend]
+				}
+			}
+			i = skipSpace(body, vend)
+			if i < len(body) && body[i] == ',' {
+				i = skipSpace(body, i+1)
+				continue
+			}
+			if i < len(body) && body[i] == '}' {
+				i++
+				break
+			}
+			return nil, errBadJSON
 		}
-		return true
-	})
-	return vals, err
+	}
+	if skipSpace(body, i) != len(body) {
+		return nil, errBadJSON
+	}
+	return vals, nil
 }
 
 // isArray reports whether raw is a JSON array.

@@ -37,7 +37,9 @@ type Dialect interface {
 	BuildRequest(q *Query, t Target) (*Request, error)
 	// DecodeResponse reads a shard's 2xx answer. idField names the dedupe
 	// field ("" means the dialect's document id). Errors mean the answer is
-	// not what this dialect returns (the shard is "invalid").
+	// not what this dialect returns (the shard is "invalid"). The list may
+	// alias body (documents travel as raw bytes, uncopied): the caller
+	// gives body up to the list and never reuses it.
 	DecodeResponse(body []byte, idField string) (merge.List, error)
 }
 

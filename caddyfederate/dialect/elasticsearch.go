@@ -279,8 +279,7 @@ func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, erro
 	}
 	var l merge.List
 	var bad error
-	hits := bytes.Clone(hitsRaw) // hits outlive the shard's body buffer
-	err = eachElement(hits, func(h []byte) bool {
+	err = eachElement(hitsRaw, func(h []byte) bool {
 		p, err := splitESHit(h)
 		if err != nil {
 			bad = errInvalidMsg(d.name, "a hit is not an object")

@@ -220,8 +220,7 @@ func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) 
 	}
 	var l merge.List
 	var bad error
-	hits := bytes.Clone(top[0]) // hits outlive the shard's body buffer
-	err = eachElement(hits, func(h []byte) bool {
+	err = eachElement(top[0], func(h []byte) bool {
 		var id, score, doc []byte
 		if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
 			switch string(k) {

@@ -318,8 +318,10 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 		idField = "id"
 	}
 	var l merge.List
-	hits := bytes.Clone(v[0]) // hits outlive the shard's body buffer
-	l.Hits, err = decodeHits(meiliName, hits, func(h []byte) (merge.Hit, error) { return meiliHit(h, idField) })
+	// Documents cut of their ranking metadata share one buffer: at most
+	// the size of the hits, so appending never moves earlier documents.
+	arena := make([]byte, 0, len(v[0]))
+	l.Hits, err = decodeHits(meiliName, v[0], func(h []byte) (merge.Hit, error) { return meiliHit(h, idField, &arena) })
 	if err != nil {
 		return merge.List{}, err
 	}
@@ -346,20 +348,20 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 }
 
 // meiliHit reads one hit in one walk: its id when idField is a top-level
-// member, its _rankingScore, and whether ranking metadata must be cut from
-// Doc.
-func meiliHit(h []byte, idField string) (merge.Hit, error) {
+// member, its _rankingScore, and where ranking metadata sits. The document
+// without that metadata is written to arena (see cutMembers).
+func meiliHit(h []byte, idField string, arena *[]byte) (merge.Hit, error) {
 	hit := merge.Hit{Native: h, Doc: h}
 	var id []byte
-	meta := false
-	if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
+	var members memberSpans
+	if err := eachMemberRaw(h, func(k, v []byte, start, end int) bool {
 		switch {
 		case string(k) == idField:
 			id = v
 		case string(k) == "_rankingScore":
 			hit.Score, hit.Scored = rawFloat(v)
 		}
-		meta = meta || meiliMeta(k)
+		members.add(start, end, meiliMeta(k))
 		return true
 	}); err != nil {
 		return merge.Hit{}, errInvalidMsg(meiliName, "a hit is not an object")
@@ -368,8 +370,11 @@ func meiliHit(h []byte, idField string) (merge.Hit, error) {
 		id, _ = lookupPath(h, idField)
 	}
 	hit.ID = scalarString(id)
-	if meta {
+	switch {
+	case members.overflow:
 		hit.Doc = withoutMembers(h, meiliMeta)
+	case members.cut:
+		hit.Doc = members.appendKept(arena, h)
 	}
 	return hit, nil
 }
