@@ -208,6 +208,23 @@ func unquoteKey(raw []byte) string {
 	return s
 }
 
+// rawObject reads a client's JSON object into its members' raw values
+// (the last of duplicate keys wins, as in encoding/json); ok is false when
+// b is not valid JSON or not an object.
+func rawObject(b []byte) (map[string]json.RawMessage, bool) {
+	if !validJSON(b) {
+		return nil, false
+	}
+	m := make(map[string]json.RawMessage, 8)
+	if eachMemberRaw(b, func(k, v []byte, _, _ int) bool {
+		m[string(k)] = v
+		return true
+	}) != nil {
+		return nil, false
+	}
+	return m, true
+}
+
 // member returns the raw value of key in obj, if present.
 func member(obj []byte, key string) ([]byte, bool) {
 	var out []byte

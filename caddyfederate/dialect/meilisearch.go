@@ -62,8 +62,8 @@ func (meilisearch) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		return q, nil
 	}
 	q.Body = body
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	m, ok := rawObject(body)
+	if !ok {
 		return nil, meiliError("malformed_payload", "The search body must be a JSON object.")
 	}
 	return q, decodeMeiliBody(q, m)
@@ -284,19 +284,27 @@ func meiliPassThrough(q *Query, t Target, path string, limit int) (*Request, err
 		p.Set("showRankingScore", "true")
 		return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(q.Body, &m); err != nil || m == nil {
+	// The body was validated by DecodeRequest: splice it, member by
+	// member, rather than decode and re-encode it for every shard.
+	b := make([]byte, 0, len(q.Body)+64)
+	b = append(b, '{')
+	err := eachMemberRaw(q.Body, func(k, _ []byte, start, end int) bool {
+		switch string(k) {
+		case "page", "hitsPerPage", "offset", "limit", "showRankingScore":
+			return true
+		}
+		b = append(b, q.Body[start:end]...)
+		b = append(b, ',')
+		return true
+	})
+	if err != nil {
 		return nil, meiliError("malformed_payload", "The search body must be a JSON object.")
 	}
-	delete(m, "page")
-	delete(m, "hitsPerPage")
-	m["offset"] = json.RawMessage(strconv.Itoa(t.Offset))
-	m["limit"] = json.RawMessage(strconv.Itoa(limit))
-	m["showRankingScore"] = json.RawMessage("true")
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
+	b = append(b, `"offset":`...)
+	b = strconv.AppendInt(b, int64(t.Offset), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, `,"showRankingScore":true}`...)
 	return &Request{Method: http.MethodPost, Path: path, Body: b, ContentType: "application/json"}, nil
 }
 

@@ -2,7 +2,6 @@ package dialect
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 )
 
@@ -28,16 +27,17 @@ func meiliOptionsOf(q *Query) meiliOptions {
 	if !bytes.Contains(q.Body, []byte("showRankingScore")) && !bytes.Contains(q.Body, []byte("age")) {
 		return o
 	}
-	var m struct {
-		ShowRankingScore bool            `json:"showRankingScore"`
-		Page             json.RawMessage `json:"page"`
-		HitsPerPage      json.RawMessage `json:"hitsPerPage"`
-	}
-	if json.Unmarshal(q.Body, &m) != nil {
-		return o
-	}
-	o.showScore = m.ShowRankingScore
-	o.paged = (m.Page != nil && string(m.Page) != "null") || (m.HitsPerPage != nil && string(m.HitsPerPage) != "null")
+	// q.Body was validated by DecodeRequest; the last of duplicate
+	// members wins, as in encoding/json.
+	_ = eachMemberRaw(q.Body, func(k, v []byte, _, _ int) bool {
+		switch string(k) {
+		case "showRankingScore":
+			o.showScore, _ = rawBool(v)
+		case "page", "hitsPerPage":
+			o.paged = o.paged || string(bytes.TrimSpace(v)) != "null"
+		}
+		return true
+	})
 	return o
 }
 
@@ -64,10 +64,14 @@ func meiliRemoteCode(s Status) string {
 // remotes of a federated search.
 func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 	o := meiliOptionsOf(q)
-	b := make([]byte, 0, 256+len(res.Result.Hits)*512)
+	size := 256
+	for i := range res.Result.Hits {
+		size += len(res.Result.Hits[i].Doc) + 128
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"hits":[`...)
 	var extra [3]field
-	var num []byte
+	var num, fed []byte // scratch, reused for every hit
 	for i := range res.Result.Hits {
 		h := &res.Result.Hits[i]
 		if i > 0 {
@@ -78,7 +82,8 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 			num = appendFloat(num[:0], h.Hit.Score)
 			fs = append(fs, field{"_rankingScore", num})
 		}
-		fs = append(fs, field{"_federation", appendFederation(nil, h, q.Explain)})
+		fed = appendFederation(fed[:0], h, q.Explain)
+		fs = append(fs, field{"_federation", fed})
 		b = appendObjectWith(b, h.Doc, fs...)
 	}
 	b = append(b, `],"query":`...)
