@@ -10,7 +10,7 @@ import (
 
 // BenchmarkRequest measures whole requests through an in-process Caddy over
 // loopback: plain reverse_proxy to one engine, and federate over 1 and 3
-// engines (all fakes answering 20 hits). Client, Caddy and engines share the
+// engines (all fakes answering 20 hits, uncompressed). Client, Caddy and engines share the
 // process, so ns/op and allocs/op count all three; compare the rows with
 // each other (benchstat), not with other machines.
 func BenchmarkRequest(b *testing.B) {
@@ -20,7 +20,9 @@ func BenchmarkRequest(b *testing.B) {
 		for j := 0; j < 20; j++ {
 			hits = append(hits, fakeHit{ID: fmt.Sprintf("e%d-%d", i, j), Score: float64(20 - j), Title: "a title of some length"})
 		}
-		engines = append(engines, newFakeEngine(b, "meilisearch", hits...))
+		e := newFakeEngine(b, "meilisearch", hits...)
+		e.noGzip = true // as integration/cmd/loadbench's shards (-gzip=false)
+		engines = append(engines, e)
 	}
 	shards := func(n int) string {
 		var s []string

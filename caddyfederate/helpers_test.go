@@ -100,6 +100,7 @@ type fakeEngine struct {
 	canceled chan struct{} // closed the first time a request's context ends before the answer
 	once     sync.Once
 	echoQ    bool // each hit's id is "<q>/<shard id>": proves which query the engine saw
+	noGzip   bool // answer uncompressed even when gzip is accepted
 
 	conns atomic.Int32 // connections open on the engine's side
 }
@@ -141,7 +142,7 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(raw, &body)
 	f.mu.Lock()
 	f.seen = append(f.seen, seenRequest{Method: r.Method, Path: r.URL.Path, Body: body, Header: r.Header.Clone()})
-	delay, status, rawAnswer, echo := f.delay, f.status, f.raw, f.echoQ
+	delay, status, rawAnswer, echo, noGzip := f.delay, f.status, f.raw, f.echoQ, f.noGzip
 	f.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -164,7 +165,7 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		out = f.answer(body, echo)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	if !noGzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
 		_, _ = zw.Write(out)

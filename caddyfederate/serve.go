@@ -250,24 +250,42 @@ func (h *Handler) dedupeField() string {
 // serverTiming renders each shard's duration and status as a
 // Server-Timing header value.
 func serverTiming(resp *dialect.Response) string {
-	var b strings.Builder
+	b := make([]byte, 0, 48*len(resp.Shards))
 	for _, s := range resp.Shards {
-		if b.Len() > 0 {
-			b.WriteString(", ")
+		if len(b) > 0 {
+			b = append(b, ", "...)
 		}
-		fmt.Fprintf(&b, "%s;desc=%q;dur=%.1f", timingToken(s.Name), string(s.Status), float64(s.Took.Microseconds())/1000)
+		b = append(b, timingToken(s.Name)...)
+		b = append(b, ";desc="...)
+		b = strconv.AppendQuote(b, string(s.Status))
+		b = append(b, ";dur="...)
+		b = strconv.AppendFloat(b, float64(s.Took.Microseconds())/1000, 'f', 1, 64)
 	}
-	return b.String()
+	return string(b)
 }
 
 // timingToken makes a shard name a valid Server-Timing metric name token.
 func timingToken(name string) string {
+	if isToken(name) {
+		return name
+	}
 	return strings.Map(func(r rune) rune {
 		if r > 0x20 && r < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?={} `, r) {
 			return r
 		}
 		return '_'
 	}, name)
+}
+
+// isToken reports whether name is already a valid metric name token.
+func isToken(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={} `, c) >= 0 {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // errorAnswer renders err in the client's dialect.
