@@ -3,6 +3,7 @@ package caddyfederate
 import (
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // errTooLarge is what shardWriter.Write returns past its cap; it stops
@@ -48,8 +49,15 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 		return 0, errTooLarge
 	}
 	if w.body == nil {
-		// Most answers are a few KiB; start there rather than at 0.
-		w.body = make([]byte, 0, min(int64(8<<10), w.max))
+		// The answer's size when the engine sent it (reverse_proxy copies
+		// the upstream's headers before the body), else a few KiB, where
+		// most answers fall; never more than the cap allows, nor more than
+		// 1 MiB on the word of a header (appending grows past it).
+		size := int64(8 << 10)
+		if n, err := strconv.ParseInt(w.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
+			size = min(n, 1<<20)
+		}
+		w.body = make([]byte, 0, min(size, w.max))
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
