@@ -40,6 +40,8 @@ func answer(shard string, n int, score func() float64) List {
 func TestAutoChoice(t *testing.T) {
 	bm25 := func(r *rand.Rand) func() float64 { return func() float64 { return 5 + 10*r.Float64() } }
 	cosine := func(r *rand.Rand) func() float64 { return func() float64 { return r.Float64() } }
+	// tfidf overlaps bm25's range at another scale: KS distance about 0.5.
+	tfidf := func(r *rand.Rand) func() float64 { return func() float64 { return 10 + 10*r.Float64() } }
 	tests := []struct {
 		name     string
 		hint     bool
@@ -49,7 +51,9 @@ func TestAutoChoice(t *testing.T) {
 		want     Strategy
 	}{
 		{name: "same scorer", queries: 50, a: bm25, b: bm25, want: Raw},
-		{name: "different scorers", queries: 50, a: bm25, b: cosine, want: RRF},
+		{name: "related scorers", queries: 50, a: bm25, b: tfidf, want: Calibrated},
+		{name: "unrelated scorers", queries: 50, a: bm25, b: cosine, want: RRF},
+		{name: "related scorers, too little history", queries: 9, a: bm25, b: tfidf, want: RRF},
 		{name: "too little history", queries: 5, a: bm25, b: bm25, want: RRF},
 		{name: "rank-only shard", queries: 50, a: bm25, b: bm25, rankOnly: true, want: RRF},
 		{name: "operator hint", hint: true, queries: 5, a: bm25, b: cosine, want: Raw},
@@ -79,18 +83,22 @@ func TestAutoChoice(t *testing.T) {
 func TestAutoHistoryIsBounded(t *testing.T) {
 	auto := NewAuto(false)
 	r := rand.New(rand.NewPCG(3, 4))
-	// 200 answers of one scorer, then 60 of another: the ring keeps only
-	// the last 50 answers, so both shards now look like the second one.
-	for range 200 {
+	// Many answers of one scorer, then a ring's worth of another: the ring
+	// keeps only the last historyQueries answers, so both shards now look
+	// like the second one.
+	for range 2 * historyQueries {
 		auto.Observe([]List{answer("A", 10, r.Float64), answer("B", 10, r.Float64)})
 	}
-	for range 60 {
+	for range historyQueries {
 		f := func() float64 { return 100 + r.Float64() }
 		auto.Observe([]List{answer("A", 10, f), answer("B", 10, f)})
 	}
 	auto.Refresh()
 	if got := auto.Choice(); got != Raw {
 		t.Errorf("choice %s, want raw", got)
+	}
+	if q := auto.last.Load().tables["A"]; q.v[0] < 100 {
+		t.Errorf("table starts at %v: old scores kept", q.v[0])
 	}
 	for _, rg := range auto.shards {
 		if rg.n != ringSize {

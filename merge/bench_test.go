@@ -87,3 +87,45 @@ func BenchmarkAutoRefresh(b *testing.B) {
 		auto.Refresh()
 	}
 }
+
+// benchAuto is an Auto refreshed over historyQueries answers of the ten
+// shards of benchLists, shard s scoring at 1 + s/10 times the scale of
+// shard 0: overlapping distributions at different scales, the case where
+// auto applies Calibrated.
+func benchAuto(b *testing.B) *Auto {
+	r := rand.New(rand.NewPCG(1, 10))
+	auto := NewAuto(false)
+	lists := benchLists()
+	for range historyQueries {
+		for s := range lists {
+			score := (1 + float64(s)/10) * (10 + 10*r.Float64())
+			for i := range lists[s].Hits[:topPerQuery] {
+				score -= r.Float64()
+				lists[s].Hits[i].Score = score
+			}
+		}
+		auto.Observe(lists)
+	}
+	auto.Refresh()
+	if c := auto.Choice(); c != Calibrated {
+		b.Fatalf("auto chose %s at KS %v", c, auto.Distance())
+	}
+	return auto
+}
+
+// BenchmarkMergeAuto is the default strategy on the request path, here
+// applying Calibrated.
+func BenchmarkMergeAuto(b *testing.B) {
+	benchMerge(b, Options{Strategy: AutoChoice, Auto: benchAuto(b), Dedupe: true, Limit: 10})
+}
+
+// BenchmarkMergerAuto is BenchmarkMergeAuto with a reused Merger.
+func BenchmarkMergerAuto(b *testing.B) {
+	lists := benchLists()
+	opts := Options{Strategy: AutoChoice, Auto: benchAuto(b), Dedupe: true, Limit: 10}
+	var m Merger
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Merge(lists, 0, opts)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -33,7 +34,7 @@ func (b *bytesReader) float() float64 {
 	return math.Float64frombits(binary.LittleEndian.Uint64(u[:]))
 }
 
-var fuzzStrategies = []Strategy{RRF, RRFZ, Score, Raw, Interleave, AutoChoice, "bogus"}
+var fuzzStrategies = []Strategy{RRF, RRFZ, Score, Raw, Interleave, AutoChoice, "bogus", Calibrated}
 var fuzzNormalizers = []Normalizer{MinMax, ZScore, L2, Max, None, ""}
 
 // decodeOptions reads merge options from fuzz bytes.
@@ -52,7 +53,9 @@ func decodeOptions(b *bytesReader) Options {
 		o.Combine = MNZ
 	}
 	if b.byte()%2 == 1 {
-		o.Auto = NewAuto(b.byte()%2 == 0)
+		// With history for every shard name decodeLists uses, so that
+		// auto and calibrated can calibrate.
+		o.Auto = historyAuto(b.byte()%2 == 0, 8)
 	}
 	return o
 }
@@ -142,7 +145,8 @@ func checkFacets(t *testing.T, fs []Facet, maxValues int) {
 }
 
 // FuzzAutoObserve feeds fuzzed answers to Observe and runs Refresh: no
-// panic, and Choice is always Raw or RRF.
+// panic, Choice is always Raw, Calibrated or RRF, and merging the answers
+// with Calibrated keeps the invariants.
 func FuzzAutoObserve(f *testing.F) {
 	f.Add([]byte{}, false)
 	f.Add([]byte{2, 0, 1, 0, 0, 1, 9, 5, 1, 6, 2, 7, 3, 1, 0, 0, 0, 1, 5, 5, 1, 6, 2}, false)
@@ -150,13 +154,16 @@ func FuzzAutoObserve(f *testing.F) {
 		b := bytesReader(data)
 		auto := NewAuto(hint)
 		for len(b) > 0 {
-			auto.Observe(decodeLists(&b))
+			lists := decodeLists(&b)
+			auto.Observe(lists)
 			if b.byte()%4 == 0 {
 				auto.Refresh()
 			}
-			if c := auto.Choice(); c != Raw && c != RRF {
+			if c := auto.Choice(); c != Raw && c != Calibrated && c != RRF {
 				t.Fatalf("choice %q", c)
 			}
+			res := Merge(lists, 0, Options{Strategy: Calibrated, Auto: auto, Dedupe: true})
+			checkFused(t, res.Hits, true)
 			if d := auto.Distance(); d < 0 || d > 1 {
 				t.Fatalf("distance %v", d)
 			}
@@ -195,5 +202,94 @@ func insertionSort(a []float64) {
 		for j := i; j > 0 && a[j] < a[j-1]; j-- {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
+	}
+}
+
+// FuzzQuantiles builds a quantile table from a fuzzed history and checks it:
+// knots strictly ascending, their CDF values strictly ascending inside
+// (0, 1), the smallest and largest history values as knots, and at()
+// non-decreasing, within [0, 1] and equal to the CDF at every knot; the
+// same, non-strictly, for a blend of two tables; and a cursor answering as
+// at does whatever the order of the scores.
+func FuzzQuantiles(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4}, []byte{0, 5, 9})
+	f.Add([]byte{7, 7, 7}, []byte{6, 7, 8})
+	// ±MaxFloat64 as history, 0 as probe.
+	f.Add([]byte{0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0xff, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0x7f}, []byte{120})
+	f.Fuzz(func(t *testing.T, hist, probes []byte) {
+		b := bytesReader(hist)
+		var h []float64
+		for len(b) > 0 {
+			// Observe records finite scores only.
+			if x := b.float(); x-x == 0 {
+				h = append(h, x)
+			}
+		}
+		if len(h) == 0 {
+			return
+		}
+		slices.Sort(h)
+		q := newQuantiles(h)
+		if len(q.v) == 0 || len(q.v) > calibrationKnots || len(q.v) != len(q.p) {
+			t.Fatalf("%d knots, %d values", len(q.v), len(q.p))
+		}
+		if q.v[0] != h[0] || q.v[len(q.v)-1] != h[len(h)-1] {
+			t.Fatalf("knots %v do not span [%v, %v]", q.v, h[0], h[len(h)-1])
+		}
+		for i := range q.v {
+			if q.p[i] <= 0 || q.p[i] >= 1 || i > 0 && (q.v[i] <= q.v[i-1] || q.p[i] <= q.p[i-1]) {
+				t.Fatalf("knot %d: %v at %v after %v at %v", i, q.p[i], q.v[i], q.p[max(i-1, 0)], q.v[max(i-1, 0)])
+			}
+			if got := q.at(q.v[i]); got != q.p[i] {
+				t.Fatalf("at(%v) = %v, want %v", q.v[i], got, q.p[i])
+			}
+		}
+		pb := bytesReader(probes)
+		xs := append([]float64{}, h...)
+		for len(pb) > 0 {
+			if x := pb.float(); x-x == 0 {
+				xs = append(xs, x)
+			}
+		}
+		checkCursor(t, q, xs) // fuzz order: scores that fall and rise
+		slices.Reverse(xs)
+		checkCursor(t, q, xs)
+		slices.Sort(xs)
+		checkCursor(t, q, xs)
+		checkMonotone(t, q, xs)
+		// The blend of the first half's table with the whole one's.
+		lambda := float64(len(probes)%5) / 4
+		bq := blend(newQuantiles(h[:max(1, len(h)/2)]), q, lambda)
+		for i := range bq.v {
+			if bq.p[i] < 0 || bq.p[i] > 1 || i > 0 && (bq.v[i] <= bq.v[i-1] || bq.p[i] < bq.p[i-1]) {
+				t.Fatalf("blend %v knot %d: %v at %v", lambda, i, bq.p[i], bq.v[i])
+			}
+		}
+		checkMonotone(t, bq, xs)
+		checkCursor(t, bq, xs)
+	})
+}
+
+// checkCursor: a cursor walked over xs in their order answers as at does.
+func checkCursor(t *testing.T, q *quantiles, xs []float64) {
+	t.Helper()
+	c := cursor{q: q, i: len(q.v) - 1}
+	for _, x := range xs {
+		if got, want := c.at(x), q.at(x); got != want {
+			t.Fatalf("cursor at(%v) = %v, at = %v", x, got, want)
+		}
+	}
+}
+
+// checkMonotone: at is non-decreasing over the sorted xs and within [0, 1].
+func checkMonotone(t *testing.T, q *quantiles, xs []float64) {
+	t.Helper()
+	prev := 0.0
+	for _, x := range xs {
+		y := q.at(x)
+		if y < prev || y > 1 || y != y {
+			t.Fatalf("at(%v) = %v after %v", x, y, prev)
+		}
+		prev = y
 	}
 }

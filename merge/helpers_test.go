@@ -3,6 +3,7 @@ package merge
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -48,3 +49,22 @@ func renderSources(f Fused) string {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(a), math.Abs(b)) }
+
+// historyAuto is an Auto refreshed over 20 answers of shards s0 … s(n−1),
+// shard i scoring uniformly in [0, 10·(1+i/2)): overlapping distributions
+// at different scales, so that it chooses Calibrated (or Raw with hint) and
+// holds a quantile table for every shard.
+func historyAuto(hint bool, n int) *Auto {
+	r := rand.New(rand.NewPCG(6, 6))
+	auto := NewAuto(hint)
+	for range 20 {
+		lists := make([]List, n)
+		for i := range lists {
+			scale := 10 * (1 + float64(i)/2)
+			lists[i] = answer(fmt.Sprintf("s%d", i), 10, func() float64 { return scale * r.Float64() })
+		}
+		auto.Observe(lists)
+	}
+	auto.Refresh()
+	return auto
+}

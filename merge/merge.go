@@ -103,9 +103,11 @@ type FacetValue struct {
 // Total sums the shards' totals; it is a lower bound (Gte) when a shard
 // failed, a shard's own total was Gte, or dedupe removed hits.
 //
-// Result.Strategy is the strategy applied: AutoChoice resolves to Raw or
-// RRF, unknown strategies to RRF. Merge only reads opts.Auto; feeding it
-// (Auto.Observe) and refreshing it (Auto.Refresh) is the caller's job.
+// Result.Strategy is the strategy applied: AutoChoice resolves to Raw,
+// Calibrated or RRF; Calibrated falls back to RRF when a list is rank-only
+// or a shard has no quantile table in opts.Auto; unknown strategies are RRF.
+// Merge only reads opts.Auto; feeding it (Auto.Observe) and refreshing it
+// (Auto.Refresh) is the caller's job.
 //
 // Merge does not retain or modify lists; Fused hits share Doc and Native with
 // them. It is safe for concurrent use.
@@ -126,6 +128,7 @@ type Merger struct {
 	keys   []key
 	idx    []int32
 	stats  []stats
+	curs   []cursor
 	facets []facetCount
 }
 
@@ -180,6 +183,11 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		rrfz(lists, sts, occs, groups, k, depth)
 	case Interleave:
 		interleave(occs, groups)
+	case Calibrated:
+		if calibrate(m, lists, occs, groups, opts.Auto) {
+			break
+		}
+		fallthrough
 	default:
 		rrf(lists, occs, groups, k)
 		s = RRF
@@ -187,12 +195,13 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 	return s
 }
 
-// resolve turns AutoChoice into Raw or RRF: RRF without an Auto or when a
-// list is rank-only (raw scores cannot be compared with ranks), else the
-// Auto's current choice.
+// resolve turns AutoChoice into the Auto's current choice (Raw, Calibrated
+// or RRF). AutoChoice and Calibrated are RRF without an Auto or when a list
+// is rank-only (scores cannot be compared with ranks).
 func resolve(lists []List, opts *Options) Strategy {
-	if opts.Strategy != AutoChoice {
-		return opts.Strategy
+	s := opts.Strategy
+	if s != AutoChoice && s != Calibrated {
+		return s
 	}
 	if opts.Auto == nil {
 		return RRF
@@ -202,7 +211,10 @@ func resolve(lists []List, opts *Options) Strategy {
 			return RRF
 		}
 	}
-	return opts.Auto.Choice()
+	if s == AutoChoice {
+		return opts.Auto.Choice()
+	}
+	return s
 }
 
 // total sums the shards' totals (negative ones count as 0, the sum saturates)

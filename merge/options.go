@@ -11,7 +11,8 @@ const (
 	Score      Strategy = "score"      // per-shard normalized scores, weighted, combined
 	Raw        Strategy = "raw"        // engine scores as they are (same engine only)
 	Interleave Strategy = "interleave" // round robin by shard
-	AutoChoice Strategy = "auto"       // Raw when score distributions match, else RRF
+	Calibrated Strategy = "calibrated" // Σ weight·F_s(score), F_s the shard's recent score CDF (needs Options.Auto)
+	AutoChoice Strategy = "auto"       // Raw, Calibrated or RRF from the score distributions
 )
 
 // Normalizer names a per-shard score normalizer for the Score strategy.
@@ -56,9 +57,9 @@ type Options struct {
 	Offset, Limit int
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
-	// Auto holds the score history for the AutoChoice strategy; nil makes
-	// AutoChoice behave as RRF. Merge only reads it: the caller feeds it
-	// with Auto.Observe and runs Auto.Refresh periodically.
+	// Auto holds the score history for the AutoChoice and Calibrated
+	// strategies; nil makes them behave as RRF. Merge only reads it: the
+	// caller feeds it with Auto.Observe and runs Auto.Refresh periodically.
 	Auto *Auto
 }
 
@@ -72,7 +73,7 @@ type Result struct {
 	TotalRelation Relation
 	// Facets are ordered by name; nil when no shard returned any.
 	Facets []Facet
-	// Strategy is the strategy actually applied (AutoChoice resolves to Raw
-	// or RRF; strategies fall back as their docs say).
+	// Strategy is the strategy actually applied (AutoChoice resolves to
+	// Raw, Calibrated or RRF; strategies fall back as their docs say).
 	Strategy Strategy
 }

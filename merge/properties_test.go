@@ -19,6 +19,9 @@ var strategies = []Options{
 	{Strategy: Score, Normalizer: Max, Depth: 3},
 	{Strategy: Score, Normalizer: None},
 	{Strategy: AutoChoice, Auto: NewAuto(true)},
+	{Strategy: AutoChoice, Auto: historyAuto(false, 5)}, // calibrated
+	{Strategy: Calibrated, Auto: historyAuto(false, 5)},
+	{Strategy: Calibrated, Auto: historyAuto(false, 2)}, // s2 … s4 uncalibrated: rrf
 }
 
 // randomLists draws 0–5 shards of 0–15 hits with IDs from a small pool (so

@@ -10,7 +10,7 @@
 // interface), plus one centralized index per engine over the whole corpus,
 // asks each index for its top -k hits per query, fuses the shards' lists with
 // merge.Merge (raw, rrf k=60, score minmax, score zscore, rrf_z, interleave,
-// auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
+// calibrated, auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
 // against the centralized top 10 (gain 10 − rank), nDCG@10 against the debtags
 // judgments (binary), exact top-10 matches and the worst query.
 //
@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -65,6 +66,7 @@ var strategies = []strategy{
 	{"score zscore", merge.Options{Strategy: merge.Score, Normalizer: merge.ZScore}},
 	{"rrf_z", merge.Options{Strategy: merge.RRFZ}},
 	{"interleave", merge.Options{Strategy: merge.Interleave}},
+	{"calibrated", merge.Options{Strategy: merge.Calibrated}},
 	{"auto", merge.Options{Strategy: merge.AutoChoice}},
 }
 
@@ -287,10 +289,12 @@ type setting struct {
 	Split, Mix, Label string
 	Refs              []string
 	Rows              map[string][]row // ref → rows, in strategies order
-	AutoChoice        merge.Strategy
-	AutoDistance      float64
-	Judged            []row // debtags nDCG@10 per strategy (reference-free)
-	CentralJudged     map[string]float64
+	// AutoChoices counts the strategies auto applied over the queries;
+	// AutoDistMin and AutoDistMax bound the KS distances it saw.
+	AutoChoices              map[merge.Strategy]int
+	AutoDistMin, AutoDistMax float64
+	Judged                   []row // debtags nDCG@10 per strategy (reference-free)
+	CentralJudged            map[string]float64
 }
 
 func evaluate(split string, m mix, per [3][]answer, central map[string][]answer, qs []query,
@@ -303,29 +307,39 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 			lists[qi] = append(lists[qi], merge.List{Shard: fmt.Sprintf("%d:%s", i, m.Engines[i]),
 				Hits: per[i][qi].Hits, Total: per[i][qi].Total})
 		}
-		// History, as a running federation would have recorded it from
-		// recent traffic (here: the same queries, answered first).
+		// Warm-up: the ring keeps the last answers, so query qi below
+		// finds the history of the queries before it (cyclically), never
+		// its own answer, as a running federation would.
 		auto.Observe(lists[qi])
 	}
-	auto.Refresh()
-	s.AutoChoice, s.AutoDistance = auto.Choice(), auto.Distance()
 
+	s.AutoChoices = map[merge.Strategy]int{}
+	s.AutoDistMin, s.AutoDistMax = math.Inf(1), math.Inf(-1)
 	fused := make([][][]string, len(strategies)) // strategy → query → top 10 ids
-	for si, st := range strategies {
-		opts := st.Opts
-		opts.Dedupe, opts.Limit = true, 10
-		if opts.Strategy == merge.AutoChoice {
-			opts.Auto = auto
-		}
+	for si := range strategies {
 		fused[si] = make([][]string, len(qs))
-		for qi := range qs {
+	}
+	for qi := range qs {
+		auto.Refresh() // per query here; every 5 s in the handler
+		d := auto.Distance()
+		s.AutoDistMin, s.AutoDistMax = math.Min(s.AutoDistMin, d), math.Max(s.AutoDistMax, d)
+		for si, st := range strategies {
+			opts := st.Opts
+			opts.Dedupe, opts.Limit = true, 10
+			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated {
+				opts.Auto = auto
+			}
 			res := merge.Merge(lists[qi], 0, opts)
+			if opts.Strategy == merge.AutoChoice {
+				s.AutoChoices[res.Strategy]++
+			}
 			top := make([]string, len(res.Hits))
 			for i, h := range res.Hits {
 				top[i] = h.ID
 			}
 			fused[si][qi] = top
 		}
+		auto.Observe(lists[qi])
 	}
 	judge := func(ranked [][]string) (float64, int) {
 		sum, n := 0.0, 0
