@@ -21,7 +21,7 @@ import (
 //		coalesce          on|off
 //		broadcast
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
-//		merge             rrf [<k>] | rrf_z | auto [homogeneous] | score [<normalizer>] [sum|mnz] | raw | interleave {
+//		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
 //			max_facet_values <n>
 //		}
@@ -270,12 +270,12 @@ func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 			return nil, d.Errf("merge auto takes only the hint `homogeneous`")
 		}
 		mc.Homogeneous = len(rest) == 1
-	case "rrf_z", "raw", "interleave":
+	case "rrf_z", "calibrated", "raw", "interleave":
 		if len(rest) != 0 {
 			return nil, d.ArgErr()
 		}
 	default:
-		return nil, d.Errf("unknown merge strategy %q; use rrf [k], rrf_z, auto, score [normalizer], raw or interleave", mc.Strategy)
+		return nil, d.Errf("unknown merge strategy %q; use auto, rrf [k], rrf_z, calibrated, score [normalizer], raw or interleave", mc.Strategy)
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error

@@ -163,6 +163,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"unknown option":   "federate {\n nope 1\n}",
 		"repeated option":  "federate {\n limit 1\n limit 2\n}",
 		"bad merge":        "federate {\n merge best\n}",
+		"calibrated args":  "federate {\n merge calibrated 60\n}",
 		"bad weight":       "federate {\n shard a 127.0.0.1:1 {\n weight -1\n }\n}",
 		"shard needs name": "federate {\n shard\n}",
 		"bad duration":     "federate {\n timeout soon\n}",

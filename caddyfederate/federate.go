@@ -52,8 +52,9 @@ type Handler struct {
 	Dialect string `json:"dialect,omitempty"`
 
 	// How shard answers are fused. Default: `auto` (raw scores when the
-	// shards' recent score distributions match, RRF with k = 60 otherwise
-	// and until enough answers were seen).
+	// shards' recent score distributions match, scores calibrated against
+	// each shard's recent history when they differ but overlap, RRF with
+	// k = 60 when they do not overlap and until enough answers were seen).
 	Merge *MergeConfig `json:"merge,omitempty"`
 
 	// The document field duplicates are recognised by across shards, or
@@ -128,7 +129,9 @@ type calls struct {
 // MergeConfig selects the fusion strategy.
 type MergeConfig struct {
 	// The strategy: `auto`, `rrf` (reciprocal rank fusion), `rrf_z`,
-	// `score`, `raw` or `interleave`. Default: `auto`.
+	// `calibrated` (each score mapped through its shard's recent score
+	// distribution; RRF until every shard has history), `score`, `raw` or
+	// `interleave`. Default: `auto`.
 	Strategy string `json:"strategy,omitempty"`
 
 	// RRF's constant k: score = Σ weight / (k + rank). Default: 60.
@@ -238,12 +241,13 @@ func (h *Handler) provisionMerge() error {
 	switch o.Strategy {
 	case "":
 		// Measured on the Debian archive (integration/cmd/quality): raw
-		// wins by 0.08–0.15 overlap@10 on same-engine fleets, RRF on
-		// everything else; auto picks between them.
+		// wins by 0.08–0.15 overlap@10 on same-engine fleets, calibrated
+		// on fleets of related scorers (BM25 next to TF-IDF), RRF on
+		// unrelated engines; auto picks between them.
 		o.Strategy = merge.AutoChoice
-	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice:
+	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice, merge.Calibrated:
 	default:
-		return fmt.Errorf("federate: unknown merge strategy %q; use rrf, rrf_z, score, raw, interleave or auto", mc.Strategy)
+		return fmt.Errorf("federate: unknown merge strategy %q; use auto, rrf, rrf_z, calibrated, score, raw or interleave", mc.Strategy)
 	}
 	switch o.Normalizer {
 	case "", merge.MinMax, merge.ZScore, merge.L2, merge.Max, merge.None:
@@ -264,7 +268,8 @@ func (h *Handler) provisionMerge() error {
 	if o.Depth == 0 {
 		o.Depth = defaultDepth
 	}
-	if o.Strategy == merge.AutoChoice {
+	if o.Strategy == merge.AutoChoice || o.Strategy == merge.Calibrated {
+		// calibrated reads the score history auto keeps.
 		o.Auto = merge.NewAuto(mc.Homogeneous)
 	}
 	h.mergeOpts = o

@@ -153,8 +153,9 @@ func TestElasticsearchRoute(t *testing.T) {
 }
 
 // TestAutoMerge: the default, auto, fuses by RRF until it has tested the
-// shards' score distributions; `merge auto homogeneous` (the operator's
-// word that every shard runs the same scorer) sorts by raw score at once.
+// shards' score distributions, and so does `merge calibrated` until every
+// shard has a score history; `merge auto homogeneous` (the operator's word
+// that every shard runs the same scorer) sorts by raw score at once.
 //
 //	a: a1 0.9, a2 0.5     b: b1 0.95, b2 0.1
 //	rrf: a1, b1, a2, b2 (rank levels, a first)   raw: b1, a1, a2, b2
@@ -166,6 +167,7 @@ func TestAutoMerge(t *testing.T) {
 		want  []string
 	}{
 		{"", []string{"a1", "b1", "a2", "b2"}},
+		{"merge calibrated", []string{"a1", "b1", "a2", "b2"}},
 		{"merge auto homogeneous", []string{"b1", "a1", "a2", "b2"}},
 	} {
 		site := "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\t" + tc.merge + "\n" + shardLine("a", a) + "\n" + shardLine("b", b) + "\n\t}"
