@@ -83,17 +83,9 @@ func run(ctx context.Context, o options) error {
 	defer benchproc.StopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
-	esshard := o.esshard
-	if esshard == "" {
-		esshard = filepath.Join(tmp, "esshard")
-		if err := benchproc.BuildESShard(ctx, dir, esshard); err != nil {
-			prebuilt := filepath.Join(dir, "bin", "esshard")
-			if _, serr := os.Stat(prebuilt); serr != nil {
-				return err
-			}
-			fmt.Printf("warning: %v\nwarning: using the prebuilt %s instead\n", firstLine(err.Error()), prebuilt)
-			esshard = prebuilt
-		}
+	esshard, err := benchproc.ESShard(ctx, dir, tmp, o.esshard)
+	if err != nil {
+		return err
 	}
 	files, sizes, err := writeCorpus(ctx, tmp, o.docs, 3)
 	if err != nil {
@@ -130,7 +122,7 @@ func run(ctx context.Context, o options) error {
 		if attempt == 3 || ctx.Err() != nil {
 			return err
 		}
-		fmt.Printf("warning: %v; restarting caddy on other ports\n", firstLine(err.Error()))
+		fmt.Printf("warning: %v; restarting caddy on other ports\n", benchproc.FirstLine(err.Error()))
 	}
 	script, err := wrkScript(tmp, o.body)
 	if err != nil {

@@ -45,12 +45,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
@@ -101,16 +98,5 @@ func main() {
 		os.Exit(2)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
-	stop()
-	benchproc.StopAll()
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "loadbench: interrupted; all processes stopped")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "loadbench:", err)
-		os.Exit(1)
-	}
+	benchproc.Main("loadbench", func(ctx context.Context) error { return run(ctx, o) })
 }

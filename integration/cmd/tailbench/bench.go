@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,19 +94,9 @@ func run(ctx context.Context, o options) error {
 	defer benchproc.StopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
-	esshard := o.esshard
-	if esshard == "" {
-		esshard = filepath.Join(tmp, "esshard")
-		if err := benchproc.BuildESShard(ctx, dir, esshard); err != nil {
-			// The module's go.mod can be mid-edit in a shared checkout; a
-			// binary from scripts/setup.sh or an earlier build still serves.
-			prebuilt := filepath.Join(dir, "bin", "esshard")
-			if _, serr := os.Stat(prebuilt); serr != nil {
-				return err
-			}
-			fmt.Printf("warning: %v\nwarning: using the prebuilt %s instead\n", firstLine(err.Error()), prebuilt)
-			esshard = prebuilt
-		}
+	esshard, err := benchproc.ESShard(ctx, dir, tmp, o.esshard)
+	if err != nil {
+		return err
 	}
 	vocab := vocabulary(400)
 	files, err := writeCorpus(tmp, nShards, o.docs, vocab)
@@ -399,9 +388,4 @@ func median(xs []float64) float64 {
 func extraPct(r roundResult, requests int) float64 {
 	want := float64(nShards * requests)
 	return 100 * (float64(r.upstream) - want) / want
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

@@ -36,13 +36,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
@@ -105,16 +102,5 @@ func main() {
 		os.Exit(2)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
-	stop()
-	benchproc.StopAll()
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "tailbench: interrupted; all processes stopped")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "tailbench:", err)
-		os.Exit(1)
-	}
+	benchproc.Main("tailbench", func(ctx context.Context) error { return run(ctx, o) })
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -242,18 +241,5 @@ func (c *caddy) hedgeCounters(prefix string) (sent, won float64, err error) {
 var adminClient = &http.Client{Timeout: 30 * time.Second}
 
 func do(method, url, ctype, body string) (int, []byte, error) {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := adminClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	return resp.StatusCode, b, err
+	return benchproc.Do(adminClient, method, url, ctype, body)
 }
