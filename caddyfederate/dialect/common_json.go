@@ -315,8 +315,7 @@ func topMembers(body []byte, keys ...string) ([][]byte, error) {
 		i++
 	} else {
 		for {
-			kstart := i
-			vstart, err := validKey(body, i)
+			kend, vstart, err := validKey(body, i)
 			if err != nil {
 				return nil, err
 			}
@@ -324,12 +323,9 @@ func topMembers(body []byte, keys ...string) ([][]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			k := bytes.TrimSpace(body[kstart:vstart])
-			k = k[:len(k)-1] // the colon
-			key := bytes.TrimSpace(k)
-			key = key[1 : len(key)-1]
+			key := body[i+1 : kend-1]
 			if bytes.IndexByte(key, '\\') >= 0 {
-				key = []byte(unquoteKey(bytes.TrimSpace(k)))
+				key = []byte(unquoteKey(body[i:kend]))
 			}
 			for j, want := range keys {
 				if string(key) == want && vals[j] == nil {

@@ -141,20 +141,20 @@ func validScalar(b []byte, i int) (int, error) {
 }
 
 // validKey validates `"key" :` at b[i] (after space) and returns the index
-// of the member's value (after space).
-func validKey(b []byte, i int) (int, error) {
+// just past the key's closing quote and the index of the member's value
+// (after space).
+func validKey(b []byte, i int) (kend, val int, err error) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, errBadJSON
+		return 0, 0, errBadJSON
 	}
-	i, err := validString(b, i)
-	if err != nil {
-		return 0, err
+	if kend, err = validString(b, i); err != nil {
+		return 0, 0, err
 	}
-	i = skipSpace(b, i)
+	i = skipSpace(b, kend)
 	if i >= len(b) || b[i] != ':' {
-		return 0, errBadJSON
+		return 0, 0, errBadJSON
 	}
-	return skipSpace(b, i+1), nil
+	return kend, skipSpace(b, i+1), nil
 }
 
 // validValue returns the index just past the valid JSON value that starts
@@ -188,7 +188,7 @@ value:
 			}
 			stack = append(stack, open)
 			if open == '{' {
-				if i, err = validKey(b, i); err != nil {
+				if _, i, err = validKey(b, i); err != nil {
 					return 0, err
 				}
 			}
@@ -212,7 +212,7 @@ value:
 			case b[i] == ',':
 				i = skipSpace(b, i+1)
 				if top == '{' {
-					if i, err = validKey(b, i); err != nil {
+					if _, i, err = validKey(b, i); err != nil {
 						return 0, err
 					}
 				}
