@@ -10,11 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
 // Proc is a child process in its own process group.
@@ -173,18 +174,4 @@ func HTTPReady(url string) func(context.Context) error {
 }
 
 // Env returns os.Environ with overrides (KEY=VALUE) replacing existing keys.
-func Env(overrides ...string) []string {
-	out := []string{}
-	skip := map[string]bool{}
-	for _, o := range overrides {
-		k, _, _ := strings.Cut(o, "=")
-		skip[k] = true
-	}
-	for _, e := range os.Environ() {
-		k, _, _ := strings.Cut(e, "=")
-		if !skip[k] {
-			out = append(out, e)
-		}
-	}
-	return append(out, overrides...)
-}
+func Env(overrides ...string) []string { return benchproc.Env(overrides...) }

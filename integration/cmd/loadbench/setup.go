@@ -180,7 +180,6 @@ type caddy struct {
 
 func startCaddy(ctx context.Context, bin, dir, sites string, adminPort int) (*caddy, error) {
 	c := &caddy{admin: fmt.Sprintf("127.0.0.1:%d", adminPort), dir: dir}
-	cfg := filepath.Join(dir, "Caddyfile")
 	caddyfile := fmt.Sprintf(`{
 	admin %s
 	auto_https off
@@ -192,18 +191,12 @@ func startCaddy(ctx context.Context, bin, dir, sites string, adminPort int) (*ca
 
 %s
 `, c.admin, filepath.Join(dir, "storage"), sites)
-	if err := os.WriteFile(cfg, []byte(caddyfile), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = benchproc.Env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	p, err := benchproc.Start("caddy", dir, cmd)
-	if err != nil {
+	p, err := benchproc.StartCaddy(ctx, bin, dir, c.admin, caddyfile)
+	if p == nil {
 		return nil, err
 	}
 	c.p = p
-	return c, benchproc.WaitFor(ctx, p, "admin API", 30*time.Second, benchproc.HTTPReady("http://"+c.admin+"/config/"))
+	return c, err // with the process, to be stopped, when it never got ready
 }
 
 var adminClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableCompression: true}}

@@ -185,19 +185,9 @@ func (c *caddy) caddyfile(sites string) string {
 func startCaddy(ctx context.Context, bin, dir, sites string, port, adminPort int) (*caddy, error) {
 	c := &caddy{admin: fmt.Sprintf("127.0.0.1:%d", adminPort), port: port, dir: dir,
 		front: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	cfg := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(cfg, []byte(c.caddyfile(sites)), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = benchproc.Env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	p, err := benchproc.Start("caddy", dir, cmd)
-	if err != nil {
-		return nil, err
-	}
+	p, err := benchproc.StartCaddy(ctx, bin, dir, c.admin, c.caddyfile(sites))
 	c.p = p
-	if err := benchproc.WaitFor(ctx, p, "admin API", 30*time.Second, benchproc.HTTPReady("http://"+c.admin+"/config/")); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return c, benchproc.WaitFor(ctx, p, "site", 10*time.Second, benchproc.HTTPReady(c.front+"/"))

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Main runs a benchmark command: run gets a context cancelled by Ctrl-C or
@@ -76,4 +78,22 @@ func Do(client *http.Client, method, url, ctype, body string) (int, []byte, erro
 func FirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// StartCaddy writes caddyfile to dir/Caddyfile and runs bin on it, with
+// HOME and the XDG directories inside dir, until its admin API at admin
+// (host:port) answers.
+func StartCaddy(ctx context.Context, bin, dir, admin, caddyfile string) (*Proc, error) {
+	cfg := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(cfg, []byte(caddyfile), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = Env("HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	p, err := Start("caddy", dir, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return p, WaitFor(ctx, p, "admin API", 30*time.Second, HTTPReady("http://"+admin+"/config/"))
 }
