@@ -15,7 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/dialect"
 	"github.com/searchfront/caddy-federate/health"
 	"github.com/searchfront/caddy-federate/merge"
 )

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/searchfront/caddy-federate/caddyfederate/dialect"
+	"github.com/searchfront/caddy-federate/dialect"
 )
 
 // splitSearches returns the searches of a request that carries several

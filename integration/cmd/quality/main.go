@@ -1,7 +1,7 @@
 // Command quality measures how close merge.Merge's fused top 10 over three
 // shards comes to one centralized index over the same documents, for every
 // fusion strategy, on the Debian archive with debtags judgments (see
-// /work/shared/QUALITY.md and integration/README.md).
+// integration/README.md).
 //
 // It builds the corpus at run time (integration/corpus), splits it into three
 // shards (random by hash of id, and topical by Debian Section), indexes each
