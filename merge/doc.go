@@ -20,15 +20,19 @@
 //	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  QUALITY.md ("RRF+z")
 //	            z-scored RRF value
 //	calibrated  Σ_s w_s · F_s(v_s(d))                           integration/cmd/quality
-//	            F_s = λ·F_s,own + (1−λ)·P
+//	            F_s = λ·F_s,own + (1−λ)·P, or F_s(x) = x if λ = 0
 //	            F_s,own: mid-rank CDF of shard s's recent top-10
 //	            scores (64 knots, linear between, 0 below and 1
 //	            above the history); P: the same over all shards
-//	            pooled; λ = clamp((D − 0.1)/0.1, 0, 1)
+//	            pooled; λ = min(clamp((D − 0.1)/0.1, 0, 1),
+//	            clamp((G − 0.02)/0.03, 0, 1))
 //	auto        by D, the largest pairwise Kolmogorov–Smirnov
-//	            distance between the shards' recent top scores:
-//	            raw (D ≤ 0.1), calibrated (0.1 < D < 0.9),
-//	            rrf (D ≥ 0.9, or too little history)            QUALITY.md, integration/cmd/quality
+//	            distance between the shards' recent top scores,
+//	            and G, the largest relative difference between
+//	            the same decile of two shards' recent scores:
+//	            raw (λ = 0: D ≤ 0.1 or G ≤ 0.02), rrf (D ≥ 0.9
+//	            and G ≥ 0.05, or too little history), else
+//	            calibrated                                      QUALITY.md, integration/cmd/quality
 //
 // References: G. V. Cormack, C. L. A. Clarke, S. Büttcher, "Reciprocal Rank
 // Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
