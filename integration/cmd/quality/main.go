@@ -81,7 +81,7 @@ func main() {
 	flag.StringVar(&c.queries, "queries", "", "file with one query per line (a line equal to a debtags tag description is judged by that tag); default: debtags tag descriptions + title-derived keyword queries")
 	flag.IntVar(&c.tagQ, "tag-queries", 200, "number of debtags tag-description queries (default query set)")
 	flag.IntVar(&c.titleQ, "title-queries", 100, "number of title-derived keyword queries (default query set)")
-	flag.IntVar(&c.minRel, "min-rel", 3, "a tag query needs at least this many tagged documents in the corpus")
+	flag.IntVar(&c.minRel, "min-rel", 3, "a tag query (or a -queries line equal to a tag description) is judged only if at least this many documents of the corpus carry the tag")
 	flag.StringVar(&c.split, "split", "both", "random | section | both")
 	flag.StringVar(&c.mix, "mix", "bm25,scorers,engines", "comma-separated shard mixes: bm25 (bleve BM25 ×3), scorers (BM25/TF-IDF/TF-IDF), engines (BM25/PostgreSQL/Groonga)")
 	flag.IntVar(&c.k, "k", 50, "hits asked from each shard and each centralized index per query")
@@ -165,8 +165,13 @@ func run(root *runT, c config) error {
 	}
 	var qs []query
 	if c.queries != "" {
-		if qs, err = fileQueries(c.queries, vocab, rel); err != nil {
+		var unjudged int
+		if qs, unjudged, err = fileQueries(c.queries, vocab, rel, c.minRel); err != nil {
 			return err
+		}
+		if unjudged > 0 {
+			log.Printf("%s: %d lines are debtags descriptions of tags fewer than -min-rel %d documents carry: not judged",
+				c.queries, unjudged, c.minRel)
 		}
 	} else {
 		qs = append(tagQueries(vocab, rel, c.tagQ, c.minRel), titleQueries(docs, c.titleQ)...)
@@ -341,20 +346,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 		}
 		auto.Observe(lists[qi])
 	}
-	judge := func(ranked [][]string) (float64, int) {
-		sum, n := 0.0, 0
-		for qi, q := range qs {
-			if q.Tag == "" {
-				continue
-			}
-			v := ndcgBinary(ranked[qi], func(id string) bool { return tagsOf[id][q.Tag] }, rel[q.Tag], 10)
-			sum, n = sum+v, n+1
-		}
-		if n == 0 {
-			return 0, 0
-		}
-		return sum / float64(n), n
-	}
+	judge := func(ranked [][]string) (float64, int) { return debtagsNDCG(ranked, qs, tagsOf, rel) }
 	for _, ref := range m.Refs {
 		refIDs := make([][]string, len(qs))
 		for qi := range qs {
