@@ -87,7 +87,7 @@ type Auto struct {
 
 // verdict is the outcome of one Refresh. Never modified once published.
 type verdict struct {
-	choice Strategy // Raw, Calibrated or RRF
+	choice Strategy // Raw, Calibrated, RRFCalibrated or RRF
 	dist   float64  // largest pairwise KS distance; NaN without enough history
 	gap    float64  // largest pairwise scale gap; NaN without enough history
 	// identity: the scales are nearly identical (λ = 0), and Calibrated
@@ -173,9 +173,9 @@ func (a *Auto) ring(shard string) *ring {
 //
 // the choice is
 //
-//	λ = 0 (D ≤ 0.1 or G ≤ 0.02)       Raw         (same scorer, same scale)
-//	D ≥ 0.9 and G ≥ 0.05              RRF         (unrelated scoring units)
-//	otherwise                         Calibrated  (related scorers, different scales)
+//	λ = 0 (D ≤ 0.1 or G ≤ 0.02)       Raw            (same scorer, same scale)
+//	D ≥ 0.9 and G ≥ 0.05              RRFCalibrated  (unrelated scoring units)
+//	otherwise                         Calibrated     (related scorers, different scales)
 //
 // and RRF with less history. It also rebuilds every shard's calibration
 // table, the CDF of its recent top scores blended with the CDF P of all
@@ -232,6 +232,8 @@ func (a *Auto) Refresh() {
 		v.choice = Raw
 	case v.dist < ksComparable || v.gap < gapDistinct:
 		v.choice = Calibrated
+	default:
+		v.choice = RRFCalibrated
 	}
 	a.last.Store(v)
 }
@@ -258,10 +260,12 @@ func (a *Auto) snapshot() []sample {
 
 // Choice is the strategy AutoChoice applies: Raw when the operator declared
 // the fleet homogeneous, else the outcome of the last Refresh (Raw,
-// Calibrated or RRF; RRF before the first Refresh). RRF rather than RRFZ:
-// on the Debian-archive harness (integration/cmd/quality) RRFZ trailed RRF
-// by 0.015–0.02 overlap@10 on every mixed fleet, while RRF was the best
-// method there.
+// Calibrated, RRFCalibrated, or RRF with too little history; RRF before the
+// first Refresh). RRFCalibrated rather than RRF or RRFZ for unrelated
+// engines: on the Debian-archive harness (integration/cmd/quality, bleve
+// BM25 / PostgreSQL / Groonga) RRF lost up to 0.09 overlap@10 on a topical
+// split and RRFZ up to 0.10 on title-keyword queries, depending on the
+// query set; RRFCalibrated's worst gap to the best was smaller on both sets.
 func (a *Auto) Choice() Strategy {
 	if a.homogeneous {
 		return Raw

@@ -91,7 +91,7 @@ func TestAutoChoice(t *testing.T) {
 	}{
 		{name: "same scorer", queries: 50, a: bm25, b: bm25, want: Raw},
 		{name: "related scorers", queries: 50, a: bm25, b: tfidf, want: Calibrated},
-		{name: "unrelated scorers", queries: 50, a: bm25, b: cosine, want: RRF},
+		{name: "unrelated scorers", queries: 50, a: bm25, b: cosine, want: RRFCalibrated},
 		{name: "related scorers, too little history", queries: 9, a: bm25, b: tfidf, want: RRF},
 		{name: "too little history", queries: 5, a: bm25, b: bm25, want: RRF},
 		{name: "rank-only shard", queries: 50, a: bm25, b: bm25, rankOnly: true, want: RRF},

@@ -10,7 +10,7 @@
 // interface), plus one centralized index per engine over the whole corpus,
 // asks each index for its top -k hits per query, fuses the shards' lists with
 // merge.Merge (raw, rrf k=60, score minmax, score zscore, rrf_z, interleave,
-// calibrated, auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
+// calibrated, rrf_calibrated, auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
 // against the centralized top 10 (gain 10 − rank), nDCG@10 against the debtags
 // judgments (binary), exact top-10 matches and the worst query.
 //
@@ -67,6 +67,7 @@ var strategies = []strategy{
 	{"rrf_z", merge.Options{Strategy: merge.RRFZ}},
 	{"interleave", merge.Options{Strategy: merge.Interleave}},
 	{"calibrated", merge.Options{Strategy: merge.Calibrated}},
+	{"rrf_calibrated", merge.Options{Strategy: merge.RRFCalibrated}},
 	{"auto", merge.Options{Strategy: merge.AutoChoice}},
 }
 
@@ -295,9 +296,11 @@ type setting struct {
 	Refs              []string
 	Rows              map[string][]row // ref → rows, in strategies order
 	// AutoChoices counts the strategies auto applied over the queries;
-	// AutoDistMin and AutoDistMax bound the KS distances it saw.
+	// AutoDistMin and AutoDistMax bound the KS distances it saw, AutoGapMin
+	// and AutoGapMax the scale gaps.
 	AutoChoices              map[merge.Strategy]int
 	AutoDistMin, AutoDistMax float64
+	AutoGapMin, AutoGapMax   float64
 	Judged                   []row // debtags nDCG@10 per strategy (reference-free)
 	CentralJudged            map[string]float64
 }
@@ -320,6 +323,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 
 	s.AutoChoices = map[merge.Strategy]int{}
 	s.AutoDistMin, s.AutoDistMax = math.Inf(1), math.Inf(-1)
+	s.AutoGapMin, s.AutoGapMax = math.Inf(1), math.Inf(-1)
 	fused := make([][][]string, len(strategies)) // strategy → query → top 10 ids
 	for si := range strategies {
 		fused[si] = make([][]string, len(qs))
@@ -328,10 +332,12 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 		auto.Refresh() // per query here; every 5 s in the handler
 		d := auto.Distance()
 		s.AutoDistMin, s.AutoDistMax = math.Min(s.AutoDistMin, d), math.Max(s.AutoDistMax, d)
+		g := auto.ScaleGap()
+		s.AutoGapMin, s.AutoGapMax = math.Min(s.AutoGapMin, g), math.Max(s.AutoGapMax, g)
 		for si, st := range strategies {
 			opts := st.Opts
 			opts.Dedupe, opts.Limit = true, 10
-			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated {
+			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated || opts.Strategy == merge.RRFCalibrated {
 				opts.Auto = auto
 			}
 			res := merge.Merge(lists[qi], 0, opts)
