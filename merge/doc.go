@@ -17,7 +17,7 @@
 //	            N_s ∈ minmax, zscore, l2, max, none             Montague & Aslam 2001
 //	raw         max_s w_s · v_s(d)
 //	interleave  1 / min_s rank_s(d)      (round robin by shard)
-//	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  QUALITY.md ("RRF+z")
+//	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  "RRF+z"
 //	            z-scored RRF value
 //	calibrated  Σ_s w_s · F_s(v_s(d))                           integration/cmd/quality
 //	            F_s = λ·F_s,own + (1−λ)·P, or F_s(x) = x if λ = 0
@@ -35,7 +35,7 @@
 //	            the same decile of two shards' recent scores:
 //	            raw (λ = 0: D ≤ 0.1 or G ≤ 0.02), rrf_calibrated
 //	            (D ≥ 0.9 and G ≥ 0.05), rrf (too little history),
-//	            else calibrated                                 QUALITY.md, integration/cmd/quality
+//	            else calibrated                                 integration/cmd/quality
 //
 // References: G. V. Cormack, C. L. A. Clarke, S. Büttcher, "Reciprocal Rank
 // Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
