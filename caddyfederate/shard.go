@@ -60,6 +60,8 @@ type Shard struct {
 	index   int             // position in the route's config
 	tracker *health.Tracker // latency history, shared across reloads by trackerKey
 	budget  *health.Budget  // hedge tokens; nil allows every hedge
+
+	caddyfileProxy *reverseproxy.Handler // parsed from a Caddyfile, until parseCaddyfile finalizes it
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
