@@ -1,6 +1,7 @@
 package caddyfederate
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -83,41 +84,41 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		opt := d.Val()
 		if opt != "shard" {
-			if err := once(d, seen, opt); err != nil {
+			if err := once(d, seen); err != nil {
 				return err
 			}
 		}
 		var err error
 		switch opt {
 		case "name":
-			err = oneArg(d, opt, &f.Name)
+			err = oneArg(d, &f.Name)
 		case "broadcast":
-			err = noArg(d, opt)
+			err = noArg(d)
 			f.Broadcast = true
 		case "dialect":
-			err = dialectArg(d, opt, &f.Dialect, false)
+			err = dialectArg(d, &f.Dialect, false)
 		case "coalesce":
-			f.Coalesce, err = onOffArg(d, opt)
+			f.Coalesce, err = onOffArg(d)
 		case "merge":
 			f.Merge, err = parseMerge(d)
 		case "dedupe":
-			err = oneArg(d, opt, &f.Dedupe)
+			err = oneArg(d, &f.Dedupe)
 		case "limit":
-			err = intArg(d, opt, &f.Limit)
+			err = intArg(d, &f.Limit)
 		case "max_window":
-			err = intArg(d, opt, &f.MaxWindow)
+			err = intArg(d, &f.MaxWindow)
 		case "min_shards":
-			err = intArg(d, opt, &f.MinShards)
+			err = intArg(d, &f.MinShards)
 		case "timeout":
-			err = durationArg(d, opt, &f.Timeout)
+			err = durationArg(d, &f.Timeout)
 		case "require":
 			if f.Require = d.RemainingArgs(); len(f.Require) == 0 {
 				err = d.Errf("require: needs at least one shard name: require <shard>...")
 			}
 		case "max_request_body":
-			err = sizeArg(d, opt, &f.MaxRequestBody)
+			err = sizeArg(d, &f.MaxRequestBody)
 		case "max_response_size":
-			err = sizeArg(d, opt, &f.MaxResponseSize)
+			err = sizeArg(d, &f.MaxResponseSize)
 		case "shard":
 			var s *Shard
 			s, err = parseShard(d)
@@ -136,14 +137,19 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // (dialect, index, weight, timeout, hedge, json) are taken out and every
 // other token is handed to reverse_proxy's own Caddyfile parser, so every
 // reverse_proxy subdirective works in a shard exactly as documented for
-// reverse_proxy.
-func parseShard(d *caddyfile.Dispenser) (*Shard, error) {
+// reverse_proxy. Errors name the shard.
+func parseShard(d *caddyfile.Dispenser) (_ *Shard, err error) {
 	seg := d.NewFromNextSegment()
 	seg.Next() // "shard"
 	if !seg.NextArg() {
 		return nil, seg.Errf("shard: needs a name: shard NAME [<upstreams...>] { ... }")
 	}
 	s := &Shard{Name: seg.Val()}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("shard %s: %w", s.Name, err)
+		}
+	}()
 	seg.Delete()
 	seg.RemainingArgs() // the upstreams are reverse_proxy's
 	seen := map[string]bool{}
@@ -157,34 +163,31 @@ func parseShard(d *caddyfile.Dispenser) (*Shard, error) {
 		if !first || seg.Nesting() != 1 {
 			continue
 		}
-		opt := seg.Val()
-		label := "shard " + s.Name + ": " + opt
-		switch opt {
+		switch seg.Val() {
 		case "dialect", "index", "weight", "timeout", "hedge", "json":
-			if err := once(seg, seen, label); err != nil {
+			if err := once(seg, seen); err != nil {
 				return nil, err
 			}
 		}
-		var err error
-		switch opt {
+		switch seg.Val() {
 		case "dialect":
-			err = dialectArg(seg, label, &s.Dialect, true)
+			err = dialectArg(seg, &s.Dialect, true)
 		case "index":
-			err = oneArg(seg, label, &s.Index)
+			err = oneArg(seg, &s.Index)
 		case "weight":
-			err = weightArg(seg, label, &s.Weight)
+			err = weightArg(seg, &s.Weight)
 		case "timeout":
-			err = durationArg(seg, label, &s.Timeout)
+			err = durationArg(seg, &s.Timeout)
 		case "hedge":
 			args := seg.RemainingArgs()
 			if s.Hedge, err = parseHedge(args); err != nil {
-				return nil, seg.Errf("shard %s: %v", s.Name, err)
+				return nil, seg.Errf("%v", err)
 			}
 			seg.DeleteN(len(args) + 1)
 			continue
 		case "json":
 			block := seg.NextSegment()
-			if s.JSON, err = parseJSONDialect(caddyfile.NewDispenser(block), label); err != nil {
+			if s.JSON, err = parseJSONDialect(caddyfile.NewDispenser(block)); err != nil {
 				return nil, err
 			}
 			seg.DeleteN(len(block))
@@ -222,17 +225,15 @@ func (s *Shard) finalizeCaddyfile(h httpcaddyfile.Helper) error {
 	return nil
 }
 
-// parseJSONDialect reads a shard's `json { ... }` block; label names the
-// block in errors.
-func parseJSONDialect(d *caddyfile.Dispenser, label string) (*dialect.JSONConfig, error) {
+// parseJSONDialect reads a shard's `json { ... }` block.
+func parseJSONDialect(d *caddyfile.Dispenser) (*dialect.JSONConfig, error) {
 	cfg := new(dialect.JSONConfig)
 	d.Next() // "json"
 	if d.NextArg() {
-		return nil, d.Errf("%s: unexpected argument %q; put the options in its block", label, d.Val())
+		return nil, d.Errf("json: unexpected argument %q; put the options in its block", d.Val())
 	}
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
-		opt := label + ": " + d.Val()
 		var dst *string
 		switch d.Val() {
 		case "method":
@@ -252,13 +253,14 @@ func parseJSONDialect(d *caddyfile.Dispenser, label string) (*dialect.JSONConfig
 		case "total":
 			dst = &cfg.Total
 		default:
-			return nil, d.Errf("%s: unknown option %q; use method, path, body, hits, id, score, doc or total", label, d.Val())
+			return nil, d.Errf("json: unknown option %q; use method, path, body, hits, id, score, doc or total", d.Val())
 		}
-		if err := once(d, seen, opt); err != nil {
-			return nil, err
+		err := once(d, seen)
+		if err == nil {
+			err = oneArg(d, dst)
 		}
-		if err := oneArg(d, opt, dst); err != nil {
-			return nil, err
+		if err != nil {
+			return nil, fmt.Errorf("json: %w", err)
 		}
 	}
 	return cfg, nil
@@ -316,47 +318,50 @@ func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 	}
 	seen := map[string]bool{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		opt := "merge: " + d.Val()
-		var err error
+		err := once(d, seen)
 		switch d.Val() {
 		case "depth":
-			err = intArg(d, opt, &mc.Depth)
+			if err == nil {
+				err = intArg(d, &mc.Depth)
+			}
 		case "max_facet_values":
-			err = intArg(d, opt, &mc.MaxFacetValues)
+			if err == nil {
+				err = intArg(d, &mc.MaxFacetValues)
+			}
 		default:
 			return nil, d.Errf("merge: unknown option %q; use depth or max_facet_values", d.Val())
 		}
-		if err == nil {
-			err = once(d, seen, opt)
-		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
 	return mc, nil
 }
 
-// once rejects a single-use option given a second time in one block.
-func once(d *caddyfile.Dispenser, seen map[string]bool, opt string) error {
-	if seen[opt] {
-		return d.Errf("%s: given twice in one block; keep one", opt)
+// once rejects a single-use option given a second time in one block; the
+// dispenser is on the option's name.
+func once(d *caddyfile.Dispenser, seen map[string]bool) error {
+	if seen[d.Val()] {
+		return d.Errf("%s: given twice in one block; keep one", d.Val())
 	}
-	seen[opt] = true
+	seen[d.Val()] = true
 	return nil
 }
 
-// noArg checks that the option (the dispenser is on its name) has no
-// argument.
-func noArg(d *caddyfile.Dispenser, opt string) error {
-	if d.NextArg() {
+// The argument readers below start on the option's name, which their
+// errors name.
+
+// noArg checks that the option has no argument.
+func noArg(d *caddyfile.Dispenser) error {
+	if opt := d.Val(); d.NextArg() {
 		return d.Errf("%s: takes no argument, got %q", opt, d.Val())
 	}
 	return nil
 }
 
-// oneArg reads exactly one argument into dst; the dispenser is on the
-// option name, which opt names in errors.
-func oneArg(d *caddyfile.Dispenser, opt string, dst *string) error {
+// oneArg reads the option's one argument into dst.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	opt := d.Val()
 	if !d.NextArg() {
 		return d.Errf("%s: needs an argument", opt)
 	}
@@ -367,83 +372,70 @@ func oneArg(d *caddyfile.Dispenser, opt string, dst *string) error {
 	return nil
 }
 
-func intArg(d *caddyfile.Dispenser, opt string, dst *int) error {
+// typedArg reads the option's one argument with parse; a parse error is
+// reported as the argument not being what want describes.
+func typedArg[T any](d *caddyfile.Dispenser, dst *T, want string, parse func(string) (T, bool)) error {
+	opt := d.Val()
 	var s string
-	if err := oneArg(d, opt, &s); err != nil {
+	if err := oneArg(d, &s); err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return d.Errf("%s: %q is not a whole number ≥ 0", opt, s)
+	v, ok := parse(s)
+	if !ok {
+		return d.Errf("%s: %q is not %s", opt, s, want)
 	}
-	*dst = n
+	*dst = v
 	return nil
 }
 
-func durationArg(d *caddyfile.Dispenser, opt string, dst *caddy.Duration) error {
-	var s string
-	if err := oneArg(d, opt, &s); err != nil {
-		return err
-	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur <= 0 {
-		return d.Errf("%s: %q is not a positive duration; use one such as 500ms", opt, s)
-	}
-	*dst = caddy.Duration(dur)
-	return nil
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	return typedArg(d, dst, "a whole number ≥ 0", func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 0
+	})
 }
 
-func sizeArg(d *caddyfile.Dispenser, opt string, dst *int64) error {
-	var s string
-	if err := oneArg(d, opt, &s); err != nil {
-		return err
-	}
-	n, err := humanize.ParseBytes(s)
-	if err != nil || n == 0 || n > 1<<40 {
-		return d.Errf("%s: %q is not a size between 1B and 1TiB; use one such as 1MiB", opt, s)
-	}
-	*dst = int64(n)
-	return nil
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	return typedArg(d, dst, "a positive duration; use one such as 500ms", func(s string) (caddy.Duration, bool) {
+		dur, err := caddy.ParseDuration(s)
+		return caddy.Duration(dur), err == nil && dur > 0
+	})
 }
 
-func weightArg(d *caddyfile.Dispenser, opt string, dst *float64) error {
-	var s string
-	if err := oneArg(d, opt, &s); err != nil {
-		return err
-	}
-	w, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(w > 0) || math.IsInf(w, 1) {
-		return d.Errf("%s: %q is not a positive number such as 1.5", opt, s)
-	}
-	*dst = w
-	return nil
+func sizeArg(d *caddyfile.Dispenser, dst *int64) error {
+	return typedArg(d, dst, "a size between 1B and 1TiB; use one such as 1MiB", func(s string) (int64, bool) {
+		n, err := humanize.ParseBytes(s)
+		return int64(n), err == nil && n > 0 && n <= 1<<40
+	})
 }
 
-func onOffArg(d *caddyfile.Dispenser, opt string) (*bool, error) {
-	var s string
-	if err := oneArg(d, opt, &s); err != nil {
+func weightArg(d *caddyfile.Dispenser, dst *float64) error {
+	return typedArg(d, dst, "a positive number such as 1.5", func(s string) (float64, bool) {
+		w, err := strconv.ParseFloat(s, 64)
+		return w, err == nil && w > 0 && !math.IsInf(w, 1)
+	})
+}
+
+func onOffArg(d *caddyfile.Dispenser) (*bool, error) {
+	var on bool
+	err := typedArg(d, &on, "on or off", func(s string) (bool, bool) {
+		return s == "on", s == "on" || s == "off"
+	})
+	if err != nil {
 		return nil, err
 	}
-	if s != "on" && s != "off" {
-		return nil, d.Errf("%s: %q is neither on nor off", opt, s)
-	}
-	on := s == "on"
 	return &on, nil
 }
 
 // dialectArg reads a dialect name; a shard may also name `json`.
-func dialectArg(d *caddyfile.Dispenser, opt string, dst *string, shard bool) error {
-	if err := oneArg(d, opt, dst); err != nil {
-		return err
-	}
-	if _, ok := dialect.Lookup(*dst); ok || (shard && *dst == "json") {
-		return nil
-	}
+func dialectArg(d *caddyfile.Dispenser, dst *string, shard bool) error {
 	names := dialect.Names()
 	if shard {
 		names = append(slices.Clip(names), "json")
 	}
-	return d.Errf("%s: unknown dialect %q; use one of %v", opt, *dst, names)
+	return typedArg(d, dst, fmt.Sprintf("a dialect; use one of %v", names), func(s string) (string, bool) {
+		return s, slices.Contains(names, s)
+	})
 }
 
 // Interface guard
