@@ -372,22 +372,8 @@ func appendFederateShards(b []byte, shards []ShardReport) []byte {
 			b = append(b, ',')
 		}
 		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		b = append(b, `,"replica":`...)
-		b = appendString(b, r.Replica)
-		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		b = append(b, `,"reason":`...)
-		reason := ""
-		if r.Status != StatusOK {
-			reason = shardReason(r)
-		}
-		b = appendString(b, reason)
-		b = append(b, `,"hits":`...)
-		b = strconv.AppendInt(b, int64(r.Hits), 10)
+		b = append(b, `:{`...)
+		b = AppendShardStatus(b, r)
 		b = append(b, '}')
 	}
 	return append(b, '}')
