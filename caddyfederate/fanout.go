@@ -124,7 +124,9 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		observeShard(h.name(), s.Name, res.report)
 		h.logShard(res.report)
 	}()
-	if s.unavailable(h.name()) {
+	n, known := s.availableUpstreams(p.req)
+	observeUpstreams(h.name(), s.Name, n, known)
+	if known && n == 0 {
 		res.index = s.index
 		res.report.Name = s.Name
 		res.report.Status = dialect.StatusUnavailable

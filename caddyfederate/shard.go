@@ -60,6 +60,9 @@ type Shard struct {
 	index   int             // position in the route's config
 	tracker *health.Tracker // latency history, shared across reloads by trackerKey
 	budget  *health.Budget  // hedge tokens; nil allows every hedge
+	dynamic *poolRecorder   // the dynamic upstreams last chosen from; nil without dynamic upstreams
+
+	caddyfileProxy *reverseproxy.Handler // parsed from a Caddyfile, until parseCaddyfile finalizes it
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
@@ -100,6 +103,7 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 		// Hedges must reach another replica: the wrapper skips the
 		// upstreams an attempt's context excludes, and records picks.
 		rp.LoadBalancing.SelectionPolicy = health.Wrap(rp.LoadBalancing.SelectionPolicy)
+		s.recordDynamicPool(rp)
 	}
 	if s.tracker, err = health.Acquire(s.trackerKey()); err != nil {
 		return err
@@ -163,21 +167,4 @@ func widenIdlePool(rp *reverseproxy.Handler) {
 		return
 	}
 	ht.Transport.MaxIdleConnsPerHost = defaultIdleConnsPerHost
-}
-
-// unavailable reports whether the shard certainly has no upstream to ask:
-// static upstreams only, and none of them available (unhealthy, or at its
-// max_requests). Dynamic upstreams are only known at request time.
-func (s *Shard) unavailable(route string) bool {
-	if s.rp == nil || s.rp.DynamicUpstreams != nil || len(s.rp.Upstreams) == 0 {
-		return false
-	}
-	n := 0
-	for _, u := range s.rp.Upstreams {
-		if u.Available() {
-			n++
-		}
-	}
-	upstreamsAvailable.WithLabelValues(route, s.Name).Set(float64(n))
-	return n == 0
 }

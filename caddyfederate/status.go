@@ -78,7 +78,7 @@ func (h *Handler) responseStatus(results []shardResult) (int, string) {
 	}
 	for _, i := range h.required {
 		if results[i].report.Status != dialect.StatusOK {
-			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", results[i].report.Name, results[i].report.Status, results[i].report.Reason)
+			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", results[i].report.Name, results[i].report.Status, results[i].report.ReasonOrDefault())
 		}
 	}
 	need := min(h.MinShards, asked)
@@ -98,7 +98,7 @@ func failureSummary(results []shardResult) string {
 		if b.Len() > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s %s (%s)", r.report.Name, r.report.Status, r.report.Reason)
+		fmt.Fprintf(&b, "%s %s (%s)", r.report.Name, r.report.Status, r.report.ReasonOrDefault())
 	}
 	return b.String()
 }
