@@ -95,8 +95,14 @@ type Handler struct {
 	// on its own route (a matcher for the write paths). Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
 
-	// Share one fan-out among identical concurrent requests (same route,
-	// method, path, query, body and credentials headers). Default: true.
+	// Share one fan-out among concurrent requests whose shard requests
+	// would be identical: same route, method, Host, path, query, body,
+	// every request header but a documented few that cannot change an
+	// answer (Accept-Encoding, Content-Length, Expect, User-Agent,
+	// Traceparent, Tracestate, X-Request-Id, unless a shard config names
+	// them), the vars and authenticated user earlier handlers set, every
+	// placeholder the shard configs reference, and the client address when
+	// a shard config depends on it. Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
 
 	// The shards, in priority order: when fused scores tie, the hit of the
@@ -109,6 +115,7 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+	key       *keySpec      // what requestKey holds beyond the request
 
 	// Shard calls still running, and whether Cleanup has run: Caddy
 	// cleans a replaced config up while its last requests are still in
@@ -220,6 +227,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.stop = make(chan struct{})
 		go refreshAuto(h.mergeOpts.Auto, h.stop)
 	}
+	h.provisionKey()
 	registerRoute(h)
 	return nil
 }

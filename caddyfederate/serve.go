@@ -45,7 +45,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
 	}

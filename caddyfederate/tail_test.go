@@ -142,6 +142,7 @@ func TestCoalescedClientLeaving(t *testing.T) {
 	client := &http.Client{Timeout: 100 * time.Millisecond}
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, url+"/indexes/x/search", strings.NewReader(`{"q":"same"}`))
+		req.Header.Set("Content-Type", "application/json") // as search sends it: the same request
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 		}
