@@ -39,6 +39,7 @@ import (
 //			weight  <float>
 //			timeout <duration>
 //			hedge   <delay>|auto|off [budget <percent>]
+//			forward_credentials
 //			json {            # only with dialect json
 //				method <GET|POST>
 //				path   <path?query with {federate.q} {federate.offset} {federate.limit} {federate.index}>
@@ -151,6 +152,13 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 			err = oneArg(seg, &s.Dialect)
 		case "index":
 			err = oneArg(seg, &s.Index)
+		case "forward_credentials":
+			s.ForwardCredentials = true
+			if seg.NextArg() {
+				return nil, seg.ArgErr()
+			}
+			seg.Delete()
+			continue
 		case "weight":
 			var w string
 			if err = oneArg(seg, &w); err == nil {

@@ -149,6 +149,7 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 	res.report.Name = s.Name
 	sw := newShardWriter(h.MaxResponseSize)
 	req, repl := p.subRequest(ctx, sw, sreq)
+	s.stripCredentials(req, repl)
 	err := serveRecovered(s.proxy, sw, req)
 	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
 	res.report.HTTPStatus = sw.status

@@ -42,6 +42,14 @@ type Shard struct {
 	// Default: the route's timeout.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// Send the client's credentials to this shard: the Authorization,
+	// Proxy-Authorization and Cookie headers, the engines' API-key headers
+	// (X-Meili-API-Key, X-TYPESENSE-API-KEY, X-Api-Key, ...) and API-key
+	// query parameters (x-typesense-api-key). Without it they are removed
+	// from the shard request; the shard's own `header_up` (e.g. an
+	// operator key) still applies. Default: false.
+	ForwardCredentials bool `json:"forward_credentials,omitempty"`
+
 	// Hedged requests to a second replica; nil means off.
 	Hedge *HedgeConfig `json:"hedge,omitempty"`
 
