@@ -19,6 +19,7 @@ import (
 //	federate [<matcher>] {
 //		name              <route name>
 //		coalesce          on|off
+//		expose_shard_errors
 //		broadcast
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
@@ -72,6 +73,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		switch opt {
 		case "name":
 			err = oneArg(h.Dispenser, &f.Name)
+		case "expose_shard_errors":
+			f.ExposeShardErrors = true
+			if h.NextArg() {
+				return nil, h.ArgErr()
+			}
 		case "broadcast":
 			f.Broadcast = true
 			if h.NextArg() {

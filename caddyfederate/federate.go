@@ -95,6 +95,14 @@ type Handler struct {
 	// on its own route (a matcher for the write paths). Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
 
+	// Tell clients each failed shard's full reason and the replica that
+	// answered: upstream addresses, dial errors, the start of an
+	// upstream's error body. For debugging: by default clients get a
+	// generic reason (timeout, connection failed, upstream status class,
+	// invalid answer) and no addresses; the full reason is always in the
+	// logs and the admin API (/federate/status). Default: false.
+	ExposeShardErrors bool `json:"expose_shard_errors,omitempty"`
+
 	// Share one fan-out among concurrent requests whose shard requests
 	// would be identical: same route, method, Host, path, query, body,
 	// every request header but a documented few that cannot change an

@@ -213,7 +213,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	lists := make([]merge.List, 0, len(results))
 	failed := 0
 	for i, r := range results {
-		resp.Shards[i] = r.report
+		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
 			lists = append(lists, r.list)

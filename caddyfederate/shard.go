@@ -68,10 +68,13 @@ type Shard struct {
 	index   int             // position in the route's config
 	tracker *health.Tracker // latency history, shared across reloads by trackerKey
 	budget  *health.Budget  // hedge tokens; nil allows every hedge
+	// last failure, for the admin API
+	failures *lastFailure
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	s.index = index
+	s.failures = new(lastFailure)
 	if s.Weight < 0 {
 		return fmt.Errorf("weight must not be negative, got %v", s.Weight)
 	}
