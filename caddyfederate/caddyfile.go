@@ -37,6 +37,7 @@ import (
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
+//			allow_indexes <name|prefix*>...
 //			weight  <float>
 //			timeout <duration>
 //			hedge   <delay>|auto|off [budget <percent>]
@@ -164,6 +165,13 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 				return nil, seg.ArgErr()
 			}
 			seg.Delete()
+			continue
+		case "allow_indexes":
+			s.AllowIndexes = seg.RemainingArgs()
+			if len(s.AllowIndexes) == 0 {
+				return nil, seg.ArgErr()
+			}
+			seg.DeleteN(len(s.AllowIndexes) + 1)
 			continue
 		case "weight":
 			var w string

@@ -32,10 +32,10 @@ func TestShardErrorsStayInside(t *testing.T) {
 			if expose {
 				extra += "\n\t\texpose_shard_errors"
 			}
-			site := "\tfederate /_search {\n\t\tdialect elasticsearch\n" + extra + "\n" +
+			site := "\tfederate /docs/_search {\n\t\tdialect elasticsearch\n" + extra + "\n" +
 				fmt.Sprintf("\t\tshard ok %s\n\t\tshard leaky %s\n\t\tshard dead %s\n\t}", ok.addr(), leakyAddr, dead)
 			url := startCaddy(t, site)
-			resp, err := http.Post(url+"/_search", "application/json", strings.NewReader(`{"query":{"match_all":{}}}`))
+			resp, err := http.Post(url+"/docs/_search", "application/json", strings.NewReader(`{"query":{"match_all":{}}}`))
 			if err != nil {
 				t.Fatal(err)
 			}

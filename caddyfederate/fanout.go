@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -203,7 +204,13 @@ func (h *Handler) decodeShard(s *Shard, body []byte, res *shardResult) {
 func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sreq *dialect.Request) (*http.Request, *caddy.Replacer) {
 	req := p.req.Clone(ctx)
 	req.Method = sreq.Method
-	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = sreq.Path, "", sreq.RawQuery
+	// sreq.Path is escaped once by the dialect: keep it as the raw path.
+	req.URL.RawPath, req.URL.RawQuery = sreq.Path, sreq.RawQuery
+	if p, err := url.PathUnescape(sreq.Path); err == nil {
+		req.URL.Path = p
+	} else {
+		req.URL.Path, req.URL.RawPath = sreq.Path, ""
+	}
 	req.RequestURI = req.URL.RequestURI()
 	body := sreq.Body
 	req.Body = io.NopCloser(bytes.NewReader(body))

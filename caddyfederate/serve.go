@@ -175,7 +175,11 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 		if want != nil && !want[s.Name] {
 			continue
 		}
-		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
+		index, err := s.targetIndex(q)
+		if err != nil {
+			return nil, err
+		}
+		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
 		req, err := s.dialect.BuildRequest(q, t)
 		if err != nil {
 			var de *dialect.Error

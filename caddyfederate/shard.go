@@ -30,10 +30,24 @@ type Shard struct {
 	// How this shard's engine talks. Default: the route's dialect.
 	Dialect string `json:"dialect,omitempty"`
 
-	// The engine's index or collection. It builds the upstream path for the
-	// dialect (Meilisearch `/indexes/{index}/search`, Elasticsearch
-	// `/{index}/_search`). Default: the index the client named.
+	// The engine's index or collection, pinned: clients cannot name
+	// another. It builds the upstream path for the dialect (Meilisearch
+	// `/indexes/{index}/search`, Elasticsearch `/{index}/_search`). For
+	// solr, typesense and groonga it may carry request parameters after a
+	// `?` (`docs?query_by=title&filter_by=tenant:=acme`): they are
+	// enforced, not defaults; the client's filter is combined with the
+	// shard's (`fq`, `filter_by`, `filter`) so both must hold, and any
+	// other parameter replaces the client's. Default: the index the client
+	// named, validated (see allow_indexes).
 	Index string `json:"index,omitempty"`
+
+	// When the shard has no `index`: the indexes a client may name, each
+	// an exact name or a prefix ending in `*` (`acme-*`). Another name is
+	// answered 404. Whatever this allows, a client's index must be a
+	// plain name (letters, digits, `-`, `_`, `.`, not starting with `.`,
+	// `_` or `-`: no hidden, system, remote, wildcard or list names).
+	// Default: any plain name.
+	AllowIndexes []string `json:"allow_indexes,omitempty"`
 
 	// The shard's weight in fusion. Default: 1.
 	Weight float64 `json:"weight,omitempty"`
@@ -93,6 +107,9 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 		return err
 	}
 	s.dialect = d
+	if s.Index != "" && len(s.AllowIndexes) > 0 {
+		return fmt.Errorf("index pins one index and allow_indexes lets clients choose: set one of them")
+	}
 	if s.ProxyRaw == nil {
 		return fmt.Errorf("no upstreams: give the shard at least one upstream address, e.g. `shard %s 127.0.0.1:7700`", s.Name)
 	}
