@@ -204,12 +204,11 @@ func (h *Handler) decodeShard(s *Shard, body []byte, res *shardResult) {
 func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sreq *dialect.Request) (*http.Request, *caddy.Replacer) {
 	req := p.req.Clone(ctx)
 	req.Method = sreq.Method
-	// sreq.Path is escaped once by the dialect: keep it as the raw path.
-	req.URL.RawPath, req.URL.RawQuery = sreq.Path, sreq.RawQuery
-	if p, err := url.PathUnescape(sreq.Path); err == nil {
-		req.URL.Path = p
-	} else {
-		req.URL.Path, req.URL.RawPath = sreq.Path, ""
+	// A dialect's path is escaped once already: it is the raw path (a
+	// broadcast's is the client's decoded path).
+	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = sreq.Path, "", sreq.RawQuery
+	if dec, err := url.PathUnescape(sreq.Path); err == nil && !p.raw {
+		req.URL.Path, req.URL.RawPath = dec, sreq.Path
 	}
 	req.RequestURI = req.URL.RequestURI()
 	body := sreq.Body
