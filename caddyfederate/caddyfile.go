@@ -34,6 +34,13 @@ import (
 //		require           <shard>...
 //		max_request_body  <size>
 //		max_response_size <size>
+//		max_searches         <n>          # default 50
+//		max_shard_calls      <n>          # default 500
+//		max_aggregations     <n>          # default 20
+//		max_aggregation_size <n>          # default 1000
+//		max_concurrent       <n>          # default 100
+//		max_inflight_bytes   <size>       # default 128MiB
+//		request_body_timeout <duration>   # default 10s
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
@@ -116,6 +123,20 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			err = sizeArg(h.Dispenser, &f.MaxRequestBody)
 		case "max_response_size":
 			err = sizeArg(h.Dispenser, &f.MaxResponseSize)
+		case "max_searches":
+			err = intArg(h.Dispenser, &f.MaxSearches)
+		case "max_shard_calls":
+			err = intArg(h.Dispenser, &f.MaxShardCalls)
+		case "max_aggregations":
+			err = intArg(h.Dispenser, &f.MaxAggregations)
+		case "max_aggregation_size":
+			err = intArg(h.Dispenser, &f.MaxAggregationSize)
+		case "max_concurrent":
+			err = intArg(h.Dispenser, &f.MaxConcurrent)
+		case "max_inflight_bytes":
+			err = sizeArg(h.Dispenser, &f.MaxInflightBytes)
+		case "request_body_timeout":
+			err = durationArg(h.Dispenser, &f.RequestBodyTimeout)
 		case "shard":
 			var s *Shard
 			s, err = parseShard(h)

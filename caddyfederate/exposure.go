@@ -38,6 +38,9 @@ func genericReason(r dialect.ShardReport) string {
 		if strings.HasPrefix(r.Reason, "answer larger than") {
 			return "answer larger than max_response_size"
 		}
+		if strings.HasPrefix(r.Reason, "answer not buffered") {
+			return "answer not buffered: the route is at its max_inflight_bytes"
+		}
 		return "the shard's answer was not valid"
 	}
 	switch {

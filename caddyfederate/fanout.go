@@ -37,6 +37,17 @@ type parentState struct {
 	repl *caddy.Replacer
 	vars map[string]any // a snapshot: later writes to the route's vars are not seen
 	raw  bool           // keep shard answers as they are (broadcast) instead of decoding them
+	// counts shard answer bytes against the route's max_inflight_bytes;
+	// nil counts nothing
+	charge *charge
+}
+
+// charged returns a copy of p whose shard answers count against a new
+// charge on the route's budget; the caller releases it.
+func (p *parentState) charged(h *Handler) *parentState {
+	pc := *p
+	pc.charge = h.newCharge()
+	return &pc
 }
 
 func newParentState(r *http.Request) (*parentState, error) {
@@ -150,6 +161,7 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 	res.index = s.index
 	res.report.Name = s.Name
 	sw := newShardWriter(h.MaxResponseSize)
+	sw.charge = p.charge
 	req, repl := p.subRequest(ctx, sw, sreq)
 	s.stripCredentials(req, repl)
 	err := serveRecovered(s.proxy, sw, req)

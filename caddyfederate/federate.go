@@ -117,6 +117,9 @@ type Handler struct {
 	// shard listed first wins.
 	Shards []*Shard `json:"shards,omitempty"`
 
+	// Bounds on the work of one request and of the route (limits.go).
+	Limits
+
 	client    dialect.Dialect
 	mergeOpts merge.Options
 	required  []int // indexes into Shards
@@ -216,6 +219,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.MaxResponseSize = defaultMaxResponseSize
 	}
 	if err := h.provisionMerge(); err != nil {
+		return err
+	}
+	if err := h.provisionLimits(); err != nil {
 		return err
 	}
 	for i, s := range h.Shards {

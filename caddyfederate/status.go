@@ -19,6 +19,9 @@ import (
 // on a deadline, 499 on a cancel) and writes upstream answers, errors
 // included, to the writer.
 func classify(ctx context.Context, err error, sw *shardWriter, timeout time.Duration, maxSize int64) (dialect.Status, string) {
+	if sw.overBudget {
+		return dialect.StatusInvalid, "answer not buffered: the route's max_inflight_bytes is spent"
+	}
 	if sw.tooBig {
 		return dialect.StatusInvalid, fmt.Sprintf("answer larger than max_response_size (%d bytes)", maxSize)
 	}
