@@ -184,3 +184,37 @@ func FuzzCountAggs(f *testing.F) {
 		}
 	})
 }
+
+// TestSecurityOptionsParse: every option of issue 12 reaches the JSON
+// config under its documented name.
+func TestSecurityOptionsParse(t *testing.T) {
+	h := adaptHandler(t, `federate {
+		expose_shard_errors
+		max_searches 10
+		max_shard_calls 40
+		max_aggregations 5
+		max_aggregation_size 100
+		max_concurrent 8
+		max_inflight_bytes 64MiB
+		request_body_timeout 3s
+		shard a 127.0.0.1:9 {
+			forward_credentials
+			allow_indexes books acme-*
+			lb_policy round_robin
+		}
+	}`)
+	want := map[string]any{"expose_shard_errors": true, "max_searches": 10.0, "max_shard_calls": 40.0, "max_aggregations": 5.0,
+		"max_aggregation_size": 100.0, "max_concurrent": 8.0, "max_inflight_bytes": float64(64 << 20), "request_body_timeout": 3e9}
+	for k, v := range want {
+		if h[k] != v {
+			t.Errorf("%s = %v, want %v", k, h[k], v)
+		}
+	}
+	s := h["shards"].([]any)[0].(map[string]any)
+	if s["forward_credentials"] != true || fmt.Sprint(s["allow_indexes"]) != "[books acme-*]" {
+		t.Errorf("shard = %v", s)
+	}
+	if p := s["proxy"].(map[string]any); p["load_balancing"] == nil {
+		t.Errorf("reverse_proxy options lost: %v", p)
+	}
+}
