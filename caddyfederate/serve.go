@@ -24,7 +24,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return h.serveBroadcast(w, r)
 	}
 	start := time.Now()
+	liftDeadline := h.bodyDeadline(w)
 	q, body, err := h.decodeRequest(r)
+	liftDeadline()
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
@@ -36,16 +38,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if qs, err := h.splitSearches(q); err != nil {
 		return h.write(w, h.errorAnswer(err))
 	} else if qs != nil {
-		return h.write(w, h.multiSearch(r.Context(), p, qs, only, start))
+		if err := h.checkCalls(len(qs), h.askedShards(only)); err != nil {
+			return h.write(w, h.errorAnswer(err))
+		}
+		release, err := h.admit(r.Context())
+		if err != nil {
+			return h.writeRefused(w, err)
+		}
+		defer release()
+		pc := p.charged(h)
+		defer pc.charge.release()
+		return h.write(w, h.multiSearch(r.Context(), pc, qs, only, start))
 	}
 	reqs, err := h.shardRequests(q, only)
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
-	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
+	release, err := h.admit(r.Context())
+	if err != nil {
+		return h.writeRefused(w, err)
+	}
+	defer release()
+	run := func(ctx context.Context) *answer {
+		pc := p.charged(h)
+		defer pc.charge.release()
+		return h.answer(ctx, pc, q, reqs, start)
+	}
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
 	}
@@ -127,8 +148,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
 	if err != nil {
-		return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
-			Message: "reading the request body failed: " + err.Error()}
+		return nil, h.bodyError(err)
 	}
 	if int64(len(b)) > h.MaxRequestBody {
 		return nil, tooLarge(h.MaxRequestBody)
@@ -170,12 +190,19 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			want[name] = true
 		}
 	}
+	if err := h.checkQuery(q); err != nil {
+		return nil, err
+	}
 	reqs := make([]*dialect.Request, len(h.Shards))
 	for i, s := range h.Shards {
 		if want != nil && !want[s.Name] {
 			continue
 		}
-		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
+		index, err := s.targetIndex(q)
+		if err != nil {
+			return nil, err
+		}
+		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
 		req, err := s.dialect.BuildRequest(q, t)
 		if err != nil {
 			var de *dialect.Error
@@ -213,7 +240,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	lists := make([]merge.List, 0, len(results))
 	failed := 0
 	for i, r := range results {
-		resp.Shards[i] = r.report
+		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
 			lists = append(lists, r.list)
