@@ -3,6 +3,7 @@ package merge
 import (
 	"cmp"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -92,11 +93,11 @@ func CompareHits(a, b *Hit, order []Order) int {
 	return 0
 }
 
-// sortCursor is a k-way merge head: list l's next hit is Hits[pos].
-type sortCursor struct{ l, pos int }
+// sortPos locates one hit: lists[l].Hits[pos].
+type sortPos struct{ l, pos int }
 
 // Sorted merges lists that every shard sorted by order (Hit.Keys holding
-// each hit's values) into one list in that order: an exact k-way merge.
+// each hit's values) into one list in that order: an exact merge.
 // Hits level on every field keep relevance order as the last tie-break:
 // better shard rank first, then shard order. When each list is sorted so,
 // the result is the union of the lists sorted by that total order, and
@@ -123,39 +124,38 @@ func Sorted(lists []List, failed int, order []Order, opts Options) Result {
 	return res
 }
 
-// sortedCollect runs the k-way merge and groups duplicates; groups come out
-// in merged order, each chain in merge order.
+// sortedCollect sorts the union of the lists by the sort, then rank, then
+// shard order, and groups duplicates; groups come out in that order, each
+// chain in that order. Sorting the union gives what a k-way merge of
+// shard-sorted lists gives, and stays right when a shard's order disagrees
+// with the typed comparison (another collation, missing values first).
 func sortedCollect(lists []List, order []Order, dedupe bool) (occs []occ, groups []group, removed int) {
 	n := 0
 	for i := range lists {
 		n += len(lists[i].Hits)
 	}
+	all := make([]sortPos, 0, n)
+	for l := range lists {
+		for pos := range lists[l].Hits {
+			all = append(all, sortPos{l, pos})
+		}
+	}
+	slices.SortFunc(all, func(a, b sortPos) int {
+		if c := CompareHits(&lists[a.l].Hits[a.pos], &lists[b.l].Hits[b.pos], order); c != 0 {
+			return c
+		}
+		if a.pos != b.pos {
+			return cmp.Compare(a.pos, b.pos)
+		}
+		return cmp.Compare(a.l, b.l)
+	})
 	occs = make([]occ, 0, n)
 	groups = make([]group, 0, n)
 	var seen map[string]int32
 	if dedupe {
 		seen = make(map[string]int32, n)
 	}
-	h := make([]sortCursor, 0, len(lists))
-	for l := range lists {
-		if len(lists[l].Hits) > 0 {
-			h = append(h, sortCursor{l: l})
-		}
-	}
-	less := func(a, b sortCursor) bool {
-		if c := CompareHits(&lists[a.l].Hits[a.pos], &lists[b.l].Hits[b.pos], order); c != 0 {
-			return c < 0
-		}
-		if a.pos != b.pos {
-			return a.pos < b.pos
-		}
-		return a.l < b.l
-	}
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftCursor(h, i, less)
-	}
-	for len(h) > 0 {
-		c := h[0]
+	for _, c := range all {
 		hit := &lists[c.l].Hits[c.pos]
 		score := rawScore(hit)
 		o := occ{list: int32(c.l), rank: int32(c.pos + 1), next: -1, norm: score}
@@ -180,31 +180,6 @@ func sortedCollect(lists []List, order []Order, dedupe bool) (occs []occ, groups
 		default:
 			removed++
 		}
-		if c.pos+1 < len(lists[c.l].Hits) {
-			h[0].pos++
-		} else {
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-		}
-		siftCursor(h, 0, less)
 	}
 	return occs, groups, removed
-}
-
-// siftCursor restores the min-heap property below i.
-func siftCursor(h []sortCursor, i int, less func(a, b sortCursor) bool) {
-	for {
-		c := 2*i + 1
-		if c >= len(h) {
-			return
-		}
-		if c+1 < len(h) && less(h[c+1], h[c]) {
-			c++
-		}
-		if !less(h[c], h[i]) {
-			return
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
 }
