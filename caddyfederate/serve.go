@@ -114,6 +114,7 @@ func (h *Handler) decodeRequest(r *http.Request) (*dialect.Query, []byte, error)
 	if err := h.applyWindow(q); err != nil {
 		return nil, nil, err
 	}
+	q.IDField = h.dedupeField()
 	return q, body, nil
 }
 
@@ -176,7 +177,7 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			continue
 		}
 		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
-		req, err := s.dialect.BuildRequest(q, t)
+		req, err := dialect.BuildShardRequest(s.dialect, q, t)
 		if err != nil {
 			var de *dialect.Error
 			if errors.As(err, &de) {
@@ -216,6 +217,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 		resp.Shards[i] = r.report
 		switch r.report.Status {
 		case dialect.StatusOK:
+			dialect.Annotate(h.Shards[i].dialect, q, &r.list, h.dedupeField())
 			lists = append(lists, r.list)
 		case dialect.StatusSkipped:
 		default:
@@ -229,7 +231,11 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 		opts.Auto.Observe(lists)
 	}
 	m := mergers.Get().(*merge.Merger)
-	resp.Result = m.Merge(lists, failed, opts)
+	if len(q.Sort) > 0 {
+		resp.Result = merge.Sorted(lists, failed, q.Sort, opts)
+	} else {
+		resp.Result = m.Merge(lists, failed, opts)
+	}
 	mergers.Put(m)
 	if q.Limit == 0 {
 		resp.Result.Hits = nil

@@ -68,6 +68,9 @@ func (d esDialect) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	if err := decodeESQuery(q, m, p); err != nil {
 		return nil, err
 	}
+	if err := decodeESFeatures(q, m, p); err != nil {
+		return nil, err
+	}
 	src := m["_source"]
 	if v := p.Get("_source"); v != "" {
 		src, _ = json.Marshal(splitList(v))

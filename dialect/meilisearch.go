@@ -136,7 +136,7 @@ func decodeMeiliBody(q *Query, m map[string]json.RawMessage) error {
 		}
 	}
 	q.Explain, _ = rawBool(m["showRankingScoreDetails"])
-	return nil
+	return decodeMeiliFeatures(q, m)
 }
 
 // decodeMeiliParams reads the documented GET form, with comma-separated
@@ -182,7 +182,7 @@ func decodeMeiliParams(q *Query, p url.Values) error {
 		}
 	}
 	q.Explain = p.Get("showRankingScoreDetails") == "true"
-	return nil
+	return decodeMeiliFeatureParams(q, p)
 }
 
 // meiliPaging maps page/hitsPerPage onto offset/limit, as Meilisearch's

@@ -109,7 +109,7 @@ func decodeSolrParams(q *Query, p url.Values) error {
 	}
 	dbg := p.Get("debug")
 	q.Explain = p.Get("debugQuery") == "true" || dbg == "true" || dbg == "all" || dbg == "results"
-	return nil
+	return decodeSolrFeatures(q, p)
 }
 
 // solrText maps Solr's match-all query to the empty text.
