@@ -329,3 +329,60 @@ func clientLimit(q *Query, def int) int {
 	}
 	return def
 }
+
+// isLiteral reports whether v is a number or boolean literal.
+func isLiteral(v string) bool {
+	if v == "true" || v == "false" {
+		return true
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil
+}
+
+// appendShardStatus writes, for dialects without a partial-result field of
+// their own, {"complete":false,"shards":{...}}.
+func appendShardStatus(b []byte, rs []ShardReport) []byte {
+	b = append(b, `{"complete":false,"shards":{`...)
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, r.Name)
+		b = append(b, `:{"status":`...)
+		b = appendString(b, string(r.Status))
+		b = append(b, `,"took_ms":`...)
+		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
+		if r.Replica != "" {
+			b = append(b, `,"replica":`...)
+			b = appendString(b, r.Replica)
+		}
+		if r.HTTPStatus != 0 {
+			b = append(b, `,"http_status":`...)
+			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		}
+		if r.Status != StatusOK {
+			b = append(b, `,"reason":`...)
+			b = appendString(b, shardReason(r))
+		}
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+// codeForStatus is the error code of an error that has none, by status.
+func codeForStatus(status int) string {
+	switch {
+	case status == http.StatusRequestEntityTooLarge:
+		return "payload_too_large"
+	case status == http.StatusNotFound:
+		return "index_not_found"
+	case status == http.StatusGatewayTimeout:
+		return "shard_timeout"
+	case status >= 500:
+		return "shard_unavailable"
+	}
+	return "bad_request"
+}
+
+// emptyObject is the document of a hit that has none.
+var emptyObject = []byte("{}")

@@ -86,6 +86,8 @@ type Query struct {
 	// IDField is the field that holds a hit's id in the client's answers
 	// ("" means the dialect's own: "id" for Meilisearch, Typesense, Solr).
 	IDField string
+	// Display is how the client wants the answer shaped (see Display).
+	Display Display
 }
 
 // Filter is a conjunction of clauses: field = value, or field IN values.

@@ -1,7 +1,6 @@
 package dialect
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -287,23 +286,10 @@ func (d esDialect) appendAggs(b []byte, q *Query, facets []merge.Facet) []byte {
 	if len(facets) == 0 {
 		return b
 	}
-	var aggs []esAgg
-	if len(q.Body) > 0 {
-		var m struct {
-			Aggs         json.RawMessage `json:"aggs"`
-			Aggregations json.RawMessage `json:"aggregations"`
-		}
-		if json.Unmarshal(q.Body, &m) == nil {
-			raw := m.Aggs
-			if raw == nil {
-				raw = m.Aggregations
-			}
-			aggs, _ = parseESAggs(raw)
-		}
-	}
+	aggs := q.Display.FacetNames
 	if len(aggs) == 0 {
 		for _, f := range facets {
-			aggs = append(aggs, esAgg{Name: f.Name, Field: f.Name})
+			aggs = append(aggs, NamedFacet{Name: f.Name, Field: f.Name})
 		}
 	}
 	byField := make(map[string]*merge.Facet, len(facets))

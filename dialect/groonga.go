@@ -184,7 +184,7 @@ func parseGrnEquals(s string) (string, string, bool) {
 		return "", "", false
 	}
 	if val[0] != '"' {
-		if tsScalar(val) {
+		if isLiteral(val) {
 			return field, val, true
 		}
 		return "", "", false

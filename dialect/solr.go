@@ -311,6 +311,7 @@ func decodeSolrJSON(q *Query, body []byte) error {
 			return solrError("bad_request", "JSON facet "+strconv.Quote(name)+" must be {\"type\":\"terms\",\"field\":...}; other facet types are not federated.")
 		}
 		q.Facets = append(q.Facets, field)
+		q.Display.FacetNames = append(q.Display.FacetNames, NamedFacet{Name: name, Field: field})
 	}
 	return nil
 }

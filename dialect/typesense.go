@@ -44,20 +44,6 @@ func tsError(status int, msg string) *Error {
 	return &Error{Status: status, Code: "bad_request", Type: "invalid_request", Message: msg}
 }
 
-// MultiSearcher is implemented by client dialects whose one request can
-// carry several independent searches (Typesense's POST /multi_search). A
-// handler that knows it fans every search out on its own and answers with
-// EncodeMulti; one that does not answers the first search only (EncodeResponse
-// then reports the others as not run).
-type MultiSearcher interface {
-	// SplitSearches returns the searches of q in request order, or nil when
-	// q is a single search.
-	SplitSearches(q *Query) ([]*Query, error)
-	// EncodeMulti writes the answers to SplitSearches' queries, in order;
-	// res[i] is nil when errs[i] says why search i failed.
-	EncodeMulti(qs []*Query, res []*Response, errs []*Error) ([]byte, error)
-}
-
 var _ MultiSearcher = typesense{}
 
 func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
@@ -220,7 +206,7 @@ func parseTSFilter(s string) ([]Clause, bool) {
 		}
 		for _, it := range items {
 			v, ok := tsValue(strings.TrimSpace(it))
-			if !ok || (!exact && !tsScalar(v)) {
+			if !ok || (!exact && !isLiteral(v)) {
 				return nil, false
 			}
 			c.Values = append(c.Values, v)
@@ -256,13 +242,4 @@ func tsValue(s string) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// tsScalar reports a number or boolean literal.
-func tsScalar(v string) bool {
-	if v == "true" || v == "false" {
-		return true
-	}
-	_, err := strconv.ParseFloat(v, 64)
-	return err == nil
 }

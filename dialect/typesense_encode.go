@@ -121,7 +121,7 @@ func appendTSResult(b []byte, q *Query, res *Response) []byte {
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
 	if !res.Complete {
 		b = append(b, `,"federate":`...)
-		b = appendTSFederate(b, res.Shards)
+		b = appendShardStatus(b, res.Shards)
 	}
 	return append(b, '}')
 }
@@ -138,35 +138,6 @@ func tsTextMatch(s float64) int64 {
 		return math.MinInt64
 	}
 	return int64(v)
-}
-
-// appendTSFederate writes {"complete":false,"shards":{...}}.
-func appendTSFederate(b []byte, rs []ShardReport) []byte {
-	b = append(b, `{"complete":false,"shards":{`...)
-	for i, r := range rs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		if r.Replica != "" {
-			b = append(b, `,"replica":`...)
-			b = appendString(b, r.Replica)
-		}
-		if r.HTTPStatus != 0 {
-			b = append(b, `,"http_status":`...)
-			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		}
-		if r.Status != StatusOK {
-			b = append(b, `,"reason":`...)
-			b = appendString(b, shardReason(r))
-		}
-		b = append(b, '}')
-	}
-	return append(b, "}}"...)
 }
 
 func (typesense) EncodeError(e *Error) []byte {
