@@ -66,9 +66,6 @@ func (d esDialect) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	if err := decodeESQuery(q, m, p); err != nil {
 		return nil, err
 	}
-	if err := decodeESFeatures(q, m, p); err != nil {
-		return nil, err
-	}
 	src := m["_source"]
 	if v := p.Get("_source"); v != "" {
 		src, _ = json.Marshal(splitList(v))
@@ -100,6 +97,9 @@ func (d esDialect) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	}
 	if p.Get("explain") == "true" {
 		q.Explain = true
+	}
+	if err := decodeESFeatures(q, m, p); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

@@ -86,6 +86,33 @@ func decodeESFeatures(q *Query, m map[string]json.RawMessage, p url.Values) erro
 			q.nativeOnly("the Elasticsearch `" + k + "` option")
 		}
 	}
+	return decodeESPostFilter(q, m)
+}
+
+// decodeESPostFilter ands a post_filter of terms into Filter. It filters
+// hits after aggregations are counted, which other dialects cannot say:
+// with aggregations it is native-only; a post_filter outside the
+// translatable subset is passed only to Elasticsearch shards.
+func decodeESPostFilter(q *Query, m map[string]json.RawMessage) error {
+	raw, ok := m["post_filter"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	info, err := parseESQuery(raw)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !info.fits || info.hasText:
+		q.RawFilter = true
+	case len(q.Facets) > 0:
+		q.nativeOnly("the Elasticsearch `post_filter` with aggregations (facet counts ignore it)")
+	case len(info.clauses) > 0:
+		if q.Filter == nil {
+			q.Filter = &Filter{}
+		}
+		q.Filter.And = append(q.Filter.And, info.clauses...)
+	}
 	return nil
 }
 

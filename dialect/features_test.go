@@ -305,3 +305,57 @@ func TestSortValueTyped(t *testing.T) {
 		t.Fatalf("keys %+v", keys)
 	}
 }
+
+// searchkitBody is what @searchkit/api 4.14 sends for the text "web
+// server" with the section facet refined to "net", highlighting title.
+const searchkitBody = `{"aggs":{"section":{"terms":{"field":"section","size":10}},"tags":{"terms":{"field":"tags","size":10}}},"query":{"bool":{"filter":[{"bool":{"should":[{"term":{"section":"net"}}]}}],"must":{"bool":{"should":[{"bool":{"should":[{"multi_match":{"query":"web server","fields":["title^3","body"],"fuzziness":"AUTO:4,8"}},{"multi_match":{"query":"web server","fields":["title^1.5","body"],"type":"bool_prefix"}}]}},{"multi_match":{"query":"web server","type":"phrase","fields":["title^6","body"]}}]}}}},"size":5,"from":5,"_source":{"includes":["title","body","section"]},"highlight":{"pre_tags":["<em>"],"post_tags":["</em>"],"fields":{"title":{"number_of_fragments":0}}},"sort":{"_score":"desc"}}`
+
+// TestSearchkitQueryTranslates: Searchkit's query (a bool of should of
+// multi_match and bool_prefix over one text, refinements as a should of
+// terms in a filter, terms aggregations, highlight, a relevance sort) decodes
+// into the canonical query, so that Meilisearch shards can be asked.
+func TestSearchkitQueryTranslates(t *testing.T) {
+	d, _ := Lookup(esName)
+	q, err := d.DecodeRequest(httptest.NewRequest("POST", "/docs/_search", strings.NewReader(searchkitBody)), []byte(searchkitBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.RawFilter || q.Text != "web server" || q.Filter == nil || len(q.Filter.And) != 1 ||
+		q.Filter.And[0].Field != "section" || strings.Join(q.Filter.And[0].Values, ",") != "net" {
+		t.Fatalf("decoded text %q filter %+v raw %v", q.Text, q.Filter, q.RawFilter)
+	}
+	if q.Sort != nil || q.Highlight == nil || strings.Join(q.Highlight.Fields, ",") != "title" || len(q.NativeOnly) > 0 {
+		t.Fatalf("sort %+v highlight %+v native-only %v", q.Sort, q.Highlight, q.NativeOnly)
+	}
+	req, err := BuildShardRequest(meilisearch{}, q, Target{Shard: "m", Index: "docs", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"q":"web server"`, `"filter":`, `section`, `"attributesToHighlight":["title"]`, `"facets":["section","tags"]`} {
+		if !strings.Contains(string(req.Body), want) {
+			t.Errorf("meilisearch shard body %s lacks %s", req.Body, want)
+		}
+	}
+}
+
+// TestShouldDisjunctions: should-only bools translate when they say one
+// text or one field's values; anything else stays Elasticsearch-only.
+func TestShouldDisjunctions(t *testing.T) {
+	cases := []struct {
+		query string
+		fits  bool
+	}{
+		{`{"bool":{"should":[{"term":{"a":"1"}},{"terms":{"a":["2","3"]}}]}}`, true},
+		{`{"bool":{"should":[{"term":{"a":"1"}},{"term":{"b":"2"}}]}}`, false},
+		{`{"bool":{"should":[{"match":{"t":"x"}},{"match":{"t":"y"}}]}}`, false},
+		{`{"bool":{"should":[{"match":{"t":"x"}},{"term":{"a":"1"}}]}}`, false},
+		{`{"bool":{"must":[{"match":{"t":"x"}}],"should":[{"term":{"a":"1"}}]}}`, false},
+		{`{"bool":{"should":[{"term":{"a":"1"}}],"minimum_should_match":2}}`, false},
+	}
+	for _, c := range cases {
+		info, err := parseESQuery([]byte(c.query))
+		if err != nil || info.fits != c.fits {
+			t.Errorf("%s: fits %v err %v, want fits %v", c.query, info.fits, err, c.fits)
+		}
+	}
+}
