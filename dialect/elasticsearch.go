@@ -37,11 +37,12 @@ func esIllegal(reason string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "illegal_argument_exception", Type: "invalid_request", Message: reason}
 }
 
-// esIndex returns the index expression before /_search, "" for /_search.
+// esIndex returns the index expression before /_search (/_count,
+// /_msearch), "" for /_search.
 func esIndex(p string) string {
 	segs := pathSegments(p)
 	for i := len(segs) - 1; i >= 1; i-- {
-		if segs[i] == "_search" && segs[i-1] != "" && segs[i-1][0] != '_' {
+		if esEndpoint(segs[i]) && segs[i-1] != "" && segs[i-1][0] != '_' {
 			if idx, err := url.PathUnescape(segs[i-1]); err == nil {
 				return idx
 			}
@@ -51,8 +52,21 @@ func esIndex(p string) string {
 }
 
 func (d esDialect) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
-	p := r.URL.Query()
-	q := &Query{Dialect: d.name, Method: r.Method, Index: esIndex(r.URL.Path), Params: p}
+	q, err := d.decodeSearch(r.Method, esIndex(r.URL.Path), r.URL.Query(), body)
+	if err != nil {
+		return nil, err
+	}
+	if segs := lastSegments(r.URL.Path, 1); len(segs) == 1 && segs[0] == "_count" {
+		q.Display.Count = true
+		q.Offset, q.Limit, q.HasLimit = 0, 0, true
+	}
+	return q, nil
+}
+
+// decodeSearch reads one search: a _search request, or one item of a
+// _msearch.
+func (d esDialect) decodeSearch(method, index string, p url.Values, body []byte) (*Query, error) {
+	q := &Query{Dialect: d.name, Method: method, Index: index, Params: p}
 	m := map[string]json.RawMessage{}
 	if body = bytes.TrimSpace(body); len(body) > 0 {
 		q.Body = body

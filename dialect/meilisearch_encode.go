@@ -2,6 +2,8 @@ package dialect
 
 import (
 	"strconv"
+
+	"github.com/searchfront/caddy-federate/merge"
 )
 
 // meiliRemoteCode is the remoteErrors code for a failed shard.
@@ -65,42 +67,10 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		b = strconv.AppendInt(b, res.Result.Total, 10)
 	}
 	if len(q.Facets) > 0 || len(res.Result.Facets) > 0 {
-		b = append(b, `,"facetDistribution":{`...)
-		for i, f := range res.Result.Facets {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, f.Name)
-			b = append(b, ":{"...)
-			for j, v := range f.Values {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, v.Value)
-				b = append(b, ':')
-				b = strconv.AppendInt(b, v.Count, 10)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, '}')
+		b = append(b, `,"facetDistribution":`...)
+		b = appendMeiliFacets(b, res.Result.Facets)
 	}
-	if failed := failedShards(res.Shards); len(failed) > 0 {
-		b = append(b, `,"remoteErrors":{`...)
-		for i, r := range failed {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			code := meiliRemoteCode(r.Status)
-			typ := "system"
-			if r.Status == StatusSkipped {
-				typ = "invalid_request"
-			}
-			b = appendString(b, r.Name)
-			b = append(b, ':')
-			b = append(b, m.EncodeError(&Error{Code: code, Type: typ, Message: "shard " + r.Name + ": " + shardReason(r)})...)
-		}
-		b = append(b, '}')
-	}
+	b = m.appendRemoteErrors(b, res.Shards)
 	return append(b, '}'), nil
 }
 
@@ -142,5 +112,51 @@ func (meilisearch) EncodeError(e *Error) []byte {
 	b = appendString(b, typ)
 	b = append(b, `,"link":`...)
 	b = appendString(b, "https://docs.meilisearch.com/errors#"+code)
+	return append(b, '}')
+}
+
+// appendMeiliFacets writes a facetDistribution object.
+func appendMeiliFacets(b []byte, facets []merge.Facet) []byte {
+	b = append(b, '{')
+	for i, f := range facets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f.Name)
+		b = append(b, ":{"...)
+		for j, v := range f.Values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v.Value)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, v.Count, 10)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendRemoteErrors lists failed and skipped shards in remoteErrors, as
+// Meilisearch lists failed remotes of a federated search.
+func (m meilisearch) appendRemoteErrors(b []byte, shards []ShardReport) []byte {
+	failed := failedShards(shards)
+	if len(failed) == 0 {
+		return b
+	}
+	b = append(b, `,"remoteErrors":{`...)
+	for i, r := range failed {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		code := meiliRemoteCode(r.Status)
+		typ := "system"
+		if r.Status == StatusSkipped {
+			typ = "invalid_request"
+		}
+		b = appendString(b, r.Name)
+		b = append(b, ':')
+		b = append(b, m.EncodeError(&Error{Code: code, Type: typ, Message: "shard " + r.Name + ": " + shardReason(r)})...)
+	}
 	return append(b, '}')
 }

@@ -327,3 +327,11 @@ func solrTermsFacet(raw json.RawMessage) (string, bool) {
 	}
 	return f.Field, true
 }
+
+// Route serves the search handlers, /select and /query (GET or POST).
+func (solr) Route(method, path string) Endpoint {
+	if segs := lastSegments(path, 1); len(segs) == 1 && (segs[0] == "select" || segs[0] == "query") {
+		return allowSearch(method, http.MethodGet, http.MethodHead, http.MethodPost)
+	}
+	return Endpoint{Op: OpNotFound}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -53,17 +52,6 @@ func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		params, path = r.URL.Query(), r.URL.Path
 	}
 	segs := pathSegments(path)
-	if len(segs) > 0 && segs[len(segs)-1] == "multi_search" {
-		qs, err := t.decodeMulti(params, body, r.Method)
-		if err != nil {
-			return nil, err
-		}
-		// The query describes the first search; Params stay the URL's common
-		// parameters and Body the whole request, for SplitSearches.
-		q := qs[0]
-		q.Params, q.Body = params, bytes.TrimSpace(body)
-		return q, nil
-	}
 	q := &Query{Dialect: tsName, Method: r.Method, Params: params}
 	for i := len(segs) - 1; i >= 3; i-- {
 		if segs[i] == "search" && segs[i-1] == "documents" && segs[i-3] == "collections" {
@@ -72,49 +60,6 @@ func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		}
 	}
 	return q, decodeTSParams(q, params)
-}
-
-// SplitSearches re-reads the multi_search body kept in q.Body.
-func (t typesense) SplitSearches(q *Query) ([]*Query, error) {
-	if len(q.Body) == 0 {
-		return nil, nil
-	}
-	return t.decodeMulti(q.Params, q.Body, q.Method)
-}
-
-// decodeMulti reads {"searches":[{collection, q, ...}]}; URL parameters are
-// defaults for every search, as in Typesense.
-func (typesense) decodeMulti(common url.Values, body []byte, method string) ([]*Query, error) {
-	var m struct {
-		Searches []map[string]json.RawMessage `json:"searches"`
-		Union    bool                         `json:"union"`
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, tsError(http.StatusBadRequest, "Bad JSON.")
-	}
-	if m.Union {
-		return nil, tsError(http.StatusBadRequest, "federate does not take union multi_search; send the searches without union.")
-	}
-	if len(m.Searches) == 0 {
-		return nil, tsError(http.StatusBadRequest, "Missing `searches` array.")
-	}
-	qs := make([]*Query, len(m.Searches))
-	for i, s := range m.Searches {
-		p := cloneParams(common)
-		for k, raw := range s {
-			v, ok := tsParamValue(raw)
-			if !ok {
-				return nil, tsError(http.StatusBadRequest, "Search "+strconv.Itoa(i)+": parameter `"+k+"` must be a string, number or boolean.")
-			}
-			p.Set(k, v)
-		}
-		q := &Query{Dialect: tsName, Method: method, Params: p, Index: p.Get("collection")}
-		if err := decodeTSParams(q, p); err != nil {
-			return nil, err
-		}
-		qs[i] = q
-	}
-	return qs, nil
 }
 
 // tsParamValue renders a multi_search parameter as its query-string form.
