@@ -285,7 +285,9 @@ func parseBool(v json.RawMessage, q *Query) error {
 				if err := parseClause(c, sub, false); err != nil {
 					return err
 				}
-				if sub.Text != "" {
+				// One text searched several ways (fuzzy, prefix, phrase:
+				// what search UIs send) counts once.
+				if sub.Text != "" && sub.Text != q.Text {
 					text++
 					q.Text, q.Fields, q.Syntax = sub.Text, sub.Fields, sub.Syntax
 				}
