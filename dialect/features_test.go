@@ -359,3 +359,20 @@ func TestShouldDisjunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestSortDecodedEveryClient: the federate and Groonga clients' sorts are
+// decoded too (so they are merged and translated, not dropped).
+func TestSortDecodedEveryClient(t *testing.T) {
+	cases := []struct{ dialect, method, target, body string }{
+		{federateName, "POST", "/search", `{"q":"x","sort":["price:desc","_score:desc"]}`},
+		{federateName, "GET", "/search?q=x&sort=price:desc", ""},
+		{grnName, "GET", "/d/select?table=Docs&query=x&sort_keys=-price,-_score", ""},
+	}
+	for _, c := range cases {
+		d, _ := Lookup(c.dialect)
+		q, err := d.DecodeRequest(httptest.NewRequest(c.method, c.target, strings.NewReader(c.body)), []byte(c.body))
+		if err != nil || len(q.Sort) != 1 || q.Sort[0] != (merge.Order{Field: "price", Desc: true}) {
+			t.Errorf("%s %s %s: sort %+v, err %v", c.dialect, c.target, c.body, q, err)
+		}
+	}
+}

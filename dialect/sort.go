@@ -397,3 +397,50 @@ func sortValue(v []byte, desc bool) merge.Value {
 	}
 	return merge.NumberValue(f)
 }
+
+// decodeFederateSort reads the federate dialect's sort: "field:asc" or
+// "field:desc" items, "_score:desc" being relevance.
+func decodeFederateSort(q *Query, rules []string) error {
+	var items []sortSpec
+	for _, r := range rules {
+		f, dir, ok := strings.Cut(strings.TrimSpace(r), ":")
+		switch {
+		case !ok || (dir != "asc" && dir != "desc") || f == "":
+			return federateError("sort item " + strconv.Quote(r) + " must be field:asc or field:desc")
+		case f == "_score" && dir == "desc":
+			items = append(items, sortSpec{relevance: true})
+		case !isFieldName(f) || f[0] == '_':
+			return federateError("sort item " + strconv.Quote(r) + " cannot be merged: sort by document fields or _score:desc")
+		default:
+			items = append(items, sortSpec{field: f, desc: dir == "desc"})
+		}
+	}
+	q.Sort = foldSort(items)
+	return nil
+}
+
+// decodeGrnSort reads Groonga's sort_keys (or sortby): columns, "-" for
+// descending; _score is relevance, _key the document id ("id").
+func decodeGrnSort(q *Query, p url.Values) error {
+	s := p.Get("sort_keys")
+	if s == "" {
+		s = p.Get("sortby")
+	}
+	var items []sortSpec
+	for _, k := range splitList(s) {
+		desc := strings.HasPrefix(k, "-")
+		f := strings.TrimPrefix(k, "-")
+		switch {
+		case f == "_score" && desc:
+			items = append(items, sortSpec{relevance: true})
+		case f == "_key":
+			items = append(items, sortSpec{field: "id", desc: desc})
+		case !isFieldName(f) || f[0] == '_':
+			return grnError("[select] sort key <" + k + "> cannot be federated: sort by columns or -_score.")
+		default:
+			items = append(items, sortSpec{field: f, desc: desc})
+		}
+	}
+	q.Sort = foldSort(items)
+	return nil
+}
