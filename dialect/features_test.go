@@ -360,13 +360,14 @@ func TestShouldDisjunctions(t *testing.T) {
 	}
 }
 
-// TestSortDecodedEveryClient: the federate and Groonga clients' sorts are
+// TestSortDecodedEveryClient: the federate, Groonga and Solr JSON clients' sorts are
 // decoded too (so they are merged and translated, not dropped).
 func TestSortDecodedEveryClient(t *testing.T) {
 	cases := []struct{ dialect, method, target, body string }{
 		{federateName, "POST", "/search", `{"q":"x","sort":["price:desc","_score:desc"]}`},
 		{federateName, "GET", "/search?q=x&sort=price:desc", ""},
 		{grnName, "GET", "/d/select?table=Docs&query=x&sort_keys=-price,-_score", ""},
+		{solrName, "POST", "/solr/c/select", `{"query":"x","sort":"price desc, score desc"}`},
 	}
 	for _, c := range cases {
 		d, _ := Lookup(c.dialect)
