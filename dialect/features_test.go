@@ -377,3 +377,19 @@ func TestSortDecodedEveryClient(t *testing.T) {
 		}
 	}
 }
+
+// TestFormattedWithoutMatches: a Meilisearch client that asked for
+// highlighting gets _formatted on every hit, also on another engine's hit
+// without any highlighted field (InstantSearch adapters read it).
+func TestFormattedWithoutMatches(t *testing.T) {
+	q := &Query{Dialect: meiliName, Highlight: &Highlight{Fields: []string{"*"}}}
+	h := &merge.Fused{Hit: merge.Hit{Doc: []byte(`{"title":"t"}`), DocID: "7"}}
+	var doc map[string]any
+	if err := json.Unmarshal(meiliDoc(q, h), &doc); err != nil {
+		t.Fatal(err)
+	}
+	f, ok := doc["_formatted"].(map[string]any)
+	if !ok || f["title"] != "t" || doc["id"] != "7" || f["id"] != "7" {
+		t.Fatalf("doc %v", doc)
+	}
+}

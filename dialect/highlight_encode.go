@@ -13,10 +13,11 @@ import (
 
 // meiliDoc is a Meilisearch answer's hit document: the id spliced in if
 // missing, and _formatted built from the shard's highlights when the client
-// asked for highlighting and the shard (of another dialect) wrote none.
+// asked for highlighting and the shard (of another dialect) wrote none. As
+// in Meilisearch, every hit then has _formatted, with or without matches.
 func meiliDoc(q *Query, h *merge.Fused) []byte {
 	doc := withID(h.Doc, q.idField(), h)
-	if q.Highlight == nil || len(h.Highlight) == 0 {
+	if q.Highlight == nil {
 		return doc
 	}
 	if _, ok := member(doc, "_formatted"); ok {
