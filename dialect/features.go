@@ -35,7 +35,11 @@ func BuildShardRequest(d Dialect, q *Query, t Target) (*Request, error) {
 		return nil, unsupportedConstruct(t, d.Name(), q.NativeOnly[0]+" (only "+q.Dialect+" shards take it; leave it out or query only "+q.Dialect+" shards)")
 	}
 	req, err := d.BuildRequest(q, t)
-	if err != nil || same || (len(q.Sort) == 0 && q.Highlight == nil) {
+	hl := q.Highlight
+	if _, ok := d.(featureTranslator); !ok && hl != nil && hl.Implicit {
+		hl = nil // a default the client did not ask for: no highlights from this shard
+	}
+	if err != nil || same || (len(q.Sort) == 0 && hl == nil) {
 		return req, err
 	}
 	ft, ok := d.(featureTranslator)
@@ -51,8 +55,8 @@ func BuildShardRequest(d Dialect, q *Query, t Target) (*Request, error) {
 			return nil, err
 		}
 	}
-	if q.Highlight != nil {
-		if err := ft.translateHighlight(req, q.Highlight, t); err != nil {
+	if hl != nil {
+		if err := ft.translateHighlight(req, hl, t); err != nil && !hl.Implicit {
 			return nil, err
 		}
 	}

@@ -393,3 +393,24 @@ func TestFormattedWithoutMatches(t *testing.T) {
 		t.Fatalf("doc %v", doc)
 	}
 }
+
+// TestImplicitHighlightNotRefused: Typesense highlights its query_by fields
+// unasked; a Groonga shard, which cannot highlight, is then asked without
+// highlighting, while an explicit highlight_fields is refused for it.
+func TestImplicitHighlightNotRefused(t *testing.T) {
+	d, _ := Lookup(tsName)
+	g, _ := Lookup(grnName)
+	for _, c := range []struct {
+		params string
+		refuse bool
+	}{{"q=x&query_by=title", false}, {"q=x&query_by=title&highlight_fields=title", true}} {
+		q, err := d.DecodeRequest(httptest.NewRequest("GET", "/collections/c/documents/search?"+c.params, nil), nil)
+		if err != nil || q.Highlight == nil {
+			t.Fatalf("%s: %v %+v", c.params, err, q)
+		}
+		_, err = BuildShardRequest(g, q, Target{Shard: "g", Index: "Docs?match_columns=title", Limit: 10})
+		if (err != nil) != c.refuse {
+			t.Errorf("%s to a Groonga shard: %v, refused want %v", c.params, err, c.refuse)
+		}
+	}
+}

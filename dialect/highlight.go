@@ -27,6 +27,10 @@ type Highlight struct {
 	// PreTag and PostTag surround matches; the client dialect's defaults
 	// (<em></em>, Typesense <mark></mark>) are filled in by its decoder.
 	PreTag, PostTag string
+	// Implicit is true when the client did not ask: its dialect highlights
+	// by default (Typesense, its query_by fields). A shard that cannot
+	// highlight is then asked without, rather than refused.
+	Implicit bool
 }
 
 // all lists every field asked for, whole or cropped.
@@ -248,13 +252,14 @@ func decodeTSHighlight(q *Query, p url.Values) {
 		return
 	}
 	fields := splitList(p.Get("highlight_fields"))
-	if len(fields) == 0 {
+	implicit := len(fields) == 0
+	if implicit {
 		fields = splitList(p.Get("query_by"))
 	}
 	if len(fields) == 0 {
 		return
 	}
-	hl := &Highlight{PreTag: "<mark>", PostTag: "</mark>", CropLength: 9}
+	hl := &Highlight{PreTag: "<mark>", PostTag: "</mark>", CropLength: 9, Implicit: implicit}
 	if p.Has("highlight_start_tag") {
 		hl.PreTag = p.Get("highlight_start_tag")
 	}
