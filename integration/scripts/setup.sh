@@ -95,6 +95,20 @@ fi
 step "go mod download"
 (cd "$repo" && go mod download)
 
+step "npm clients (integration/clients: the official JS clients e2e drives)"
+if ! command -v npm >/dev/null; then
+	if [[ "${SKIP_APT:-0}" == 1 || $(id -u) != 0 ]]; then
+		echo "setup: npm is missing (install nodejs and npm)" >&2
+		exit 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+fi
+if [[ ! -d "$integ/clients/node_modules" || "$integ/clients/package-lock.json" -nt "$integ/clients/node_modules" ]]; then
+	(cd "$integ/clients" && npm ci --no-audit --no-fund --loglevel=error)
+else
+	echo "setup: integration/clients/node_modules is up to date"
+fi
+
 step "caddy with the module"
 # xcaddy imports the package given to --with. Prefer the module root; while it
 # has no Go package, import the handler's package and point the module at this
