@@ -19,7 +19,8 @@ import (
 //	federate [<matcher>] {
 //		name              <route name>
 //		coalesce          on|off
-//		broadcast
+//		writes            off|route [<id field>]|broadcast   # broadcast alone: the same as writes broadcast
+//		write_timeout     <duration>
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
@@ -76,6 +77,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			if h.NextArg() {
 				return nil, h.ArgErr()
 			}
+		case "writes", "write_timeout":
+			err = parseWrites(h.Dispenser, f)
 		case "dialect":
 			err = oneArg(h.Dispenser, &f.Dialect)
 		case "coalesce":

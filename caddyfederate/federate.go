@@ -89,11 +89,16 @@ type Handler struct {
 	// `invalid`. Default: 8 MiB.
 	MaxResponseSize int64 `json:"max_response_size,omitempty"`
 
-	// Send every request of this route unchanged to every shard of the
-	// client's dialect and answer with each shard's outcome, instead of
-	// searching: for settings updates, document writes and deletes. Use it
-	// on its own route (a matcher for the write paths). Default: false.
+	// The same as `writes broadcast` (kept for older configs): every write
+	// endpoint of the client's dialect is sent to every replica of every
+	// shard. Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
+
+	// Whether and how the route serves its dialect's write endpoints
+	// (documents, deletes, settings, indexes, Meilisearch tasks). A write
+	// route changes data: put authentication in front of it. Default:
+	// off (searches only).
+	Writes *WritesConfig `json:"writes,omitempty"`
 
 	// Share one fan-out among identical concurrent requests (same route,
 	// method, path, query, body and credentials headers). Default: true.
@@ -109,6 +114,9 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+	writes    *writeState   // nil: the route serves no writes
+	// writeHooks are told of every write (see WriteHook).
+	writeHooks []WriteHook
 
 	// Shard calls still running, and whether Cleanup has run: Caddy
 	// cleans a replaced config up while its last requests are still in
@@ -207,6 +215,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err := s.provision(ctx, h, i); err != nil {
 			return fmt.Errorf("federate: shard %q: %w", s.Name, err)
 		}
+	}
+	if err := h.provisionWrites(); err != nil {
+		return err
 	}
 	for _, name := range h.Require {
 		i := h.shardIndex(name)
@@ -329,6 +340,7 @@ func (h *Handler) Validate() error {
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
 	unregisterRoute(h)
+	h.cleanupWrites()
 	if h.stop != nil {
 		close(h.stop)
 	}
