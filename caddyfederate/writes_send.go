@@ -21,9 +21,9 @@ type writeOutcome struct {
 	// parts are the sent parts, grouped by shard in config order, the
 	// replicas of a shard in their configured order.
 	parts []writePart
-	// owner[i] is the index into parts of the first replica's part that
-	// carried item i (-1 when the item was rejected before sending).
-	owner []int
+	// carriers[i] are the indexes into parts of the parts that carried
+	// item i, in order (none when the item was rejected before sending).
+	carriers [][]int
 }
 
 // writePart is one shard replica's part of a write.
@@ -43,10 +43,7 @@ func (h *Handler) sendWrite(ctx context.Context, p *parentState, wr *dialect.Wri
 	ctx, cancel := context.WithTimeout(ctx, ws.timeout)
 	defer cancel()
 	groups := h.writeGroups(wr)
-	out := &writeOutcome{owner: make([]int, len(wr.Items))}
-	for i := range out.owner {
-		out.owner[i] = -1
-	}
+	out := &writeOutcome{carriers: make([][]int, len(wr.Items))}
 	for gi, si := range ws.shards {
 		if groups[gi] == nil {
 			continue
@@ -94,10 +91,8 @@ func (h *Handler) sendWrite(ctx context.Context, p *parentState, wr *dialect.Wri
 }
 
 func (o *writeOutcome) addPart(wp writePart) {
-	if wp.replica == 0 {
-		for _, it := range wp.items {
-			o.owner[it] = len(o.parts)
-		}
+	for _, it := range wp.items {
+		o.carriers[it] = append(o.carriers[it], len(o.parts))
 	}
 	o.parts = append(o.parts, wp)
 }
