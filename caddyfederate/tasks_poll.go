@@ -187,7 +187,7 @@ func (h *Handler) taskMissed(t *task) {
 				if tp.err != nil {
 					msg = tp.err.Message
 				}
-				markStale(StaleReplica{Route: t.route, Shard: tp.shard, Replica: tp.replica, Address: tp.addr,
+				markStale(StaleReplica{Route: t.route, Shard: tp.shard, Replica: tp.replica + 1, Address: tp.addr,
 					Since: time.Now(), Reason: "missed the write of task " + strconv.FormatInt(t.uid, 10) + ": " + msg})
 				break
 			}

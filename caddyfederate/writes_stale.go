@@ -46,7 +46,7 @@ type staleKey struct{ route, shard, addr string }
 type StaleReplica struct {
 	Route   string    `json:"route"`
 	Shard   string    `json:"shard"`
-	Replica int       `json:"replica"` // position among the shard's replicas, from 0
+	Replica int       `json:"replica"` // position among the shard's replicas, from 1 (as task errors name it)
 	Address string    `json:"address"`
 	Since   time.Time `json:"since"`
 	Reason  string    `json:"reason"`
@@ -135,7 +135,7 @@ func (h *Handler) markMissed(o *writeOutcome) {
 		}
 		for j := range o.parts {
 			if q := &o.parts[j]; q.shard == wp.shard && q.ans.OK {
-				markStale(StaleReplica{Route: h.name(), Shard: h.Shards[wp.shard].Name, Replica: wp.replica,
+				markStale(StaleReplica{Route: h.name(), Shard: h.Shards[wp.shard].Name, Replica: wp.replica + 1,
 					Address: wp.addr, Since: time.Now(), Reason: "missed a write: " + wp.ans.Reason})
 				break
 			}

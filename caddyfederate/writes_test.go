@@ -144,7 +144,7 @@ func TestWritesReplicaDown(t *testing.T) {
 		}
 	}
 	// Cleared after a resync, it serves again.
-	if got := clearStale("w", "s0", "1"); len(got) != 1 {
+	if got := clearStale("w", "s0", "2"); len(got) != 1 {
 		t.Fatalf("clear by position cleared %v", got)
 	}
 	seen := false
