@@ -130,10 +130,14 @@ func (h *Handler) serveWrite(w http.ResponseWriter, r *http.Request) (handled bo
 		return false, nil
 	}
 	if ws.wd == nil {
-		if r.Method == http.MethodGet {
-			return false, nil
+		// A dialect without write endpoints (the older broadcast of
+		// federate, solr, typesense routes): only these methods are
+		// forwarded, everything else is a search.
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			return true, h.serveBroadcast(w, r)
 		}
-		return true, h.serveBroadcast(w, r)
+		return false, nil
 	}
 	var body []byte
 	if r.Method != http.MethodGet {

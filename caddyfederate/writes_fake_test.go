@@ -76,6 +76,10 @@ func (f *fakeMeili) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"uid":%d,"status":%q,"details":{"receivedDocuments":1}}`, n, st)
 		return
 	}
+	if segs[len(segs)-1] == "_bulk" {
+		f.bulk(w, body)
+		return
+	}
 	if len(segs) >= 3 && segs[2] == "search" {
 		var hits []json.RawMessage
 		for _, d := range f.docs {
@@ -162,4 +166,35 @@ func do(t testing.TB, method, url, body string) (int, map[string]any) {
 		t.Fatalf("%s %s: %d %q is not a JSON object", method, url, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, out
+}
+
+// bulk applies an Elasticsearch _bulk body (index and delete actions) and
+// answers one item per action; an item whose document has "fail": true
+// answers 400.
+func (f *fakeMeili) bulk(w http.ResponseWriter, body []byte) {
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	var items []string
+	for i := 0; i < len(lines); i++ {
+		var action map[string]struct {
+			ID string `json:"_id"`
+		}
+		json.Unmarshal([]byte(lines[i]), &action)
+		for op, meta := range action {
+			status := 201
+			switch op {
+			case "delete":
+				delete(f.docs, meta.ID)
+				status = 200
+			default:
+				i++
+				if strings.Contains(lines[i], `"fail":true`) {
+					status = 400
+				} else {
+					f.docs[meta.ID] = json.RawMessage(lines[i])
+				}
+			}
+			items = append(items, fmt.Sprintf(`{%q:{"_index":"docs","_id":%q,"status":%d}}`, op, meta.ID, status))
+		}
+	}
+	fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.Join(items, ","))
 }

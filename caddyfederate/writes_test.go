@@ -198,3 +198,87 @@ func TestWritesBadInput(t *testing.T) {
 		t.Errorf("rejected writes reached a replica: %v", shards[0][0].paths)
 	}
 }
+
+// esSite is an Elasticsearch route with writes over the fake shards.
+func esSite(shards [][]*fakeMeili) string {
+	return strings.Replace(writeSite("route", shards), "dialect meilisearch", "dialect elasticsearch", 1)
+}
+
+// TestWritesBulk: an Elasticsearch _bulk is split by owner, sent to every
+// replica, and answered item by item in the client's order; an item that
+// failed on its shard is an error item, and a replica that cannot be
+// reached turns its shard's items into errors naming it by position.
+func TestWritesBulk(t *testing.T) {
+	shards := fakeShards(t, 2, 2)
+	url := startCaddy(t, esSite(shards))
+	t.Cleanup(func() { clearStale("w", "", "") })
+	var b strings.Builder
+	ids := []string{"9", "3", "x", "1", "7", "5", "bad", "2"}
+	for _, id := range ids {
+		doc := `{"title":"t"}`
+		if id == "bad" {
+			doc = `{"fail":true}`
+		}
+		fmt.Fprintf(&b, "{\"index\":{\"_index\":\"docs\",\"_id\":%q}}\n%s\n", id, doc)
+	}
+	b.WriteString("{\"delete\":{\"_index\":\"docs\",\"_id\":\"3\"}}\n")
+	b.WriteString("{\"index\":{\"_index\":\"docs\"}}\n{\"title\":\"no id: generated\"}\n")
+	bulk := func() (int, map[string]any) {
+		t.Helper()
+		return do(t, http.MethodPost, url+"/_bulk", b.String())
+	}
+	st, out := bulk()
+	items, _ := out["items"].([]any)
+	if st != 200 || out["errors"] != true || len(items) != len(ids)+2 {
+		t.Fatalf("_bulk: %d %v", st, out)
+	}
+	for i, id := range ids {
+		item := items[i].(map[string]any)["index"].(map[string]any)
+		wantStatus := float64(201)
+		if id == "bad" {
+			wantStatus = 400
+		}
+		if item["_id"] != id || item["status"] != wantStatus {
+			t.Errorf("item %d: %v, want id %s status %v", i, item, id, wantStatus)
+		}
+	}
+	if del := items[len(ids)].(map[string]any)["delete"].(map[string]any); del["_id"] != "3" || del["status"] != float64(200) {
+		t.Errorf("delete item %v", del)
+	}
+	gen := items[len(ids)+1].(map[string]any)["index"].(map[string]any)
+	genID, _ := gen["_id"].(string)
+	if len(genID) != 20 {
+		t.Errorf("generated id %q", genID)
+	}
+	names := []string{"s0", "s1"}
+	for _, id := range append(slices.DeleteFunc(slices.Clone(ids), func(s string) bool { return s == "3" || s == "bad" }), genID) {
+		o := owner(names, id)
+		for si, reps := range shards {
+			for _, rep := range reps {
+				if has := slices.Contains(rep.ids(), id); has != (si == o) {
+					t.Errorf("document %s on s%d: %v, owner s%d", id, si, has, o)
+				}
+			}
+		}
+	}
+
+	// One replica of s1 down: s1's items fail, s0's do not.
+	shards[1][1].set(func(f *fakeMeili) { f.down = true })
+	_, out = bulk()
+	items, _ = out["items"].([]any)
+	for i, id := range ids {
+		item := items[i].(map[string]any)["index"].(map[string]any)
+		if owner(names, id) == 1 {
+			e, _ := item["error"].(map[string]any)
+			if item["status"] != float64(503) || e == nil || !strings.Contains(e["reason"].(string), `shard "s1" replica 2 of 2`) ||
+				strings.Contains(e["reason"].(string), "127.0.0.1") {
+				t.Errorf("item %s on the shard with a replica down: %v", id, item)
+			}
+		} else if id != "bad" && item["status"] != float64(201) {
+			t.Errorf("item %s on the healthy shard: %v", id, item)
+		}
+	}
+	if !isStale("w", "s1", shards[1][1].addr()) {
+		t.Errorf("the replica that missed the bulk is not stale")
+	}
+}
