@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -12,6 +14,9 @@ import (
 	"time"
 
 	"github.com/meilisearch/meilisearch-go"
+	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
+	"github.com/opensearch-project/opensearch-go/v4/opensearchutil"
 
 	"github.com/searchfront/caddy-federate/integration/corpus"
 	"github.com/searchfront/caddy-federate/integration/harness"
@@ -66,6 +71,60 @@ func meiliSearch(t *testing.T, base, body string) (int, map[string]float64) {
 	return m.Total, m.Facets["section"]
 }
 
+// writeFleet is a federate route with writes over 2 shards × 2 replicas
+// of empty esshards, and one esshard holding the whole corpus to compare
+// with.
+type writeFleet struct {
+	single *harness.Shard
+	names  []string
+	reps   map[string][]*harness.Shard
+	base   string
+	caddy  *harness.Caddy
+}
+
+func startWriteFleet(t *testing.T, dialect string, docs []corpus.Doc) *writeFleet {
+	bin := federateBin(t)
+	f := &writeFleet{single: harness.StartESShard(t, harness.ShardOptions{Name: "single", Docs: docs}),
+		names: []string{"s0", "s1"}, reps: map[string][]*harness.Shard{}}
+	for _, n := range f.names {
+		for r := 0; r < 2; r++ {
+			f.reps[n] = append(f.reps[n], harness.StartESShard(t, harness.ShardOptions{Name: fmt.Sprintf("%s-r%d", n, r)}))
+		}
+	}
+	port := harness.FreePort(t)
+	site := fmt.Sprintf("http://%s {\n\tfederate {\n\t\tname docs\n\t\tdialect %s\n\t\twrites route\n\t\twrite_timeout 10s\n\t\tcoalesce off\n", harness.Addr(port), dialect)
+	for _, n := range f.names {
+		site += fmt.Sprintf("\t\tshard %s %s %s {\n\t\t\tlb_policy round_robin\n\t\t}\n", n, f.reps[n][0].Addr, f.reps[n][1].Addr)
+	}
+	site += "\t}\n}\n"
+	f.caddy = harness.StartCaddy(t, harness.CaddyOptions{Bin: bin, Sites: site})
+	f.base = "http://" + harness.Addr(port)
+	return f
+}
+
+// checkPlacement: every document on exactly one shard, the one the
+// documented hash names, and on both its replicas.
+func (f *writeFleet) checkPlacement(t *testing.T, docs []corpus.Doc) {
+	t.Helper()
+	held := map[string][]string{}
+	for _, n := range f.names {
+		a, b := replicaIDs(t, f.reps[n][0]), replicaIDs(t, f.reps[n][1])
+		if !slices.Equal(a, b) {
+			t.Fatalf("shard %s: replicas differ (%d and %d documents)", n, len(a), len(b))
+		}
+		held[n] = a
+	}
+	for _, d := range docs {
+		want := placement(f.names, d.ID)
+		for _, n := range f.names {
+			if _, ok := slices.BinarySearch(held[n], d.ID); ok != (n == want) {
+				t.Fatalf("document %s on shard %s: %v; the documented hash places it on %s", d.ID, n, ok, want)
+			}
+		}
+	}
+	t.Logf("placement: s0 %d, s1 %d of %d documents", len(held["s0"]), len(held["s1"]), len(docs))
+}
+
 // TestWritesShardedMeilisearch loads the corpus through a federate route
 // over 2 shards × 2 replicas of esshard with meilisearch-go's AddDocuments
 // and WaitForTask, then checks placement, exact totals and facets against
@@ -73,24 +132,9 @@ func meiliSearch(t *testing.T, base, body string) (int, map[string]float64) {
 // change on every replica, and a replica stopped during a load.
 func TestWritesShardedMeilisearch(t *testing.T) {
 	harness.Heavy(t)
-	bin := federateBin(t)
 	docs := corpus1000(t)
-	single := harness.StartESShard(t, harness.ShardOptions{Name: "single", Docs: docs})
-	names := []string{"s0", "s1"}
-	reps := map[string][]*harness.Shard{}
-	for _, n := range names {
-		for r := 0; r < 2; r++ {
-			reps[n] = append(reps[n], harness.StartESShard(t, harness.ShardOptions{Name: fmt.Sprintf("%s-r%d", n, r)}))
-		}
-	}
-	port := harness.FreePort(t)
-	site := fmt.Sprintf("http://%s {\n\tfederate {\n\t\tname docs\n\t\tdialect meilisearch\n\t\twrites route\n\t\twrite_timeout 10s\n\t\tcoalesce off\n", harness.Addr(port))
-	for _, n := range names {
-		site += fmt.Sprintf("\t\tshard %s %s %s {\n\t\t\tlb_policy round_robin\n\t\t}\n", n, reps[n][0].Addr, reps[n][1].Addr)
-	}
-	site += "\t}\n}\n"
-	c := harness.StartCaddy(t, harness.CaddyOptions{Bin: bin, Sites: site})
-	base := "http://" + harness.Addr(port)
+	f := startWriteFleet(t, "meilisearch", docs)
+	single, reps, base, c, names := f.single, f.reps, f.base, f.caddy, f.names
 	harness.WaitFor(t, c.Proc, "site listening", 10*time.Second, harness.HTTPReady(base+"/tasks"))
 
 	client := meilisearch.New(base)
@@ -114,25 +158,7 @@ func TestWritesShardedMeilisearch(t *testing.T) {
 		}
 	}
 
-	// Every document on exactly one shard, the one the documented hash
-	// names, and on both its replicas.
-	held := map[string][]string{}
-	for _, n := range names {
-		a, b := replicaIDs(t, reps[n][0]), replicaIDs(t, reps[n][1])
-		if !slices.Equal(a, b) {
-			t.Fatalf("shard %s: replicas differ (%d and %d documents)", n, len(a), len(b))
-		}
-		held[n] = a
-	}
-	for _, d := range docs {
-		want := placement(names, d.ID)
-		for _, n := range names {
-			if _, ok := slices.BinarySearch(held[n], d.ID); ok != (n == want) {
-				t.Fatalf("document %s on shard %s: %v; the documented hash places it on %s", d.ID, n, ok, want)
-			}
-		}
-	}
-	t.Logf("placement: s0 %d, s1 %d of %d documents", len(held["s0"]), len(held["s1"]), len(docs))
+	f.checkPlacement(t, docs)
 
 	// Totals and facets through federate equal one index of the corpus.
 	exact := func(what string) {
@@ -225,4 +251,115 @@ func TestWritesShardedMeilisearch(t *testing.T) {
 		t.Fatalf("clearing the stale mark: %d %s", code, b)
 	}
 	exact("after the resync")
+}
+
+// esTotals is an Elasticsearch search's total and section buckets.
+func esTotals(t *testing.T, url, text string) (int, string) {
+	t.Helper()
+	q := map[string]any{"size": 5, "aggs": map[string]any{"sections": map[string]any{"terms": map[string]any{"field": "section", "size": 100}}}}
+	if text != "" {
+		q["query"] = map[string]any{"multi_match": map[string]any{"query": text, "fields": []string{"title", "body"}}}
+	}
+	code, b, err := harness.DoErr(http.MethodPost, url+"/docs/_search", q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := decodeES(t, code, b)
+	buckets := map[string]int{}
+	for _, bk := range a.Aggregations["sections"].Buckets {
+		buckets[bk.Key] = bk.DocCount
+	}
+	return a.Hits.Total.Value, fmt.Sprint(buckets)
+}
+
+// TestWritesShardedBulkIndexer loads the corpus through an Elasticsearch
+// route over 2 shards × 2 replicas with the official OpenSearch client's
+// bulk indexer: every item succeeds, every document is on exactly one
+// shard and both its replicas, totals and aggregations equal one index;
+// bulk deletes and _delete_by_query reach the right replicas.
+func TestWritesShardedBulkIndexer(t *testing.T) {
+	harness.Heavy(t)
+	docs := corpus1000(t)
+	f := startWriteFleet(t, "elasticsearch", docs)
+	harness.WaitFor(t, f.caddy.Proc, "site listening", 10*time.Second, harness.HTTPReady(f.base+"/docs/_search"))
+	client, err := opensearchapi.NewClient(opensearchapi.Config{Client: opensearch.Config{Addresses: []string{f.base}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(action string, ds []corpus.Doc) opensearchutil.BulkIndexerStats {
+		t.Helper()
+		bi, err := opensearchutil.NewBulkIndexer(opensearchutil.BulkIndexerConfig{Client: client, Index: "docs", NumWorkers: 2, FlushBytes: 64 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			item := opensearchutil.BulkIndexerItem{Action: action, DocumentID: d.ID,
+				OnFailure: func(_ context.Context, it opensearchutil.BulkIndexerItem, res opensearchapi.BulkRespItem, err error) {
+					t.Errorf("item %s: %d %+v %v", it.DocumentID, res.Status, res.Error, err)
+				}}
+			if action != "delete" {
+				b, _ := json.Marshal(d)
+				item.Body = bytes.NewReader(b)
+			}
+			if err := bi.Add(t.Context(), item); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bi.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return bi.Stats()
+	}
+	if st := run("index", docs); st.NumFailed != 0 || st.NumIndexed != uint64(len(docs)) {
+		t.Fatalf("bulk indexer: %+v", st)
+	}
+	f.checkPlacement(t, docs)
+	exact := func(what string) {
+		t.Helper()
+		for _, text := range []string{"", "network server"} {
+			wantN, wantA := esTotals(t, f.single.URL, text)
+			for i := 0; i < 4; i++ {
+				if gotN, gotA := esTotals(t, f.base, text); gotN != wantN || gotA != wantA {
+					t.Fatalf("%s, %q: federate total %d aggs %s; one index %d %s", what, text, gotN, gotA, wantN, wantA)
+				}
+			}
+		}
+	}
+	exact("after the bulk load")
+
+	// Bulk deletes go to the owners' replicas only.
+	gone := docs[:25]
+	if st := run("delete", gone); st.NumFailed != 0 || st.NumDeleted != uint64(len(gone)) {
+		t.Fatalf("bulk delete: %+v", st)
+	}
+	var goneIDs []string
+	for _, d := range gone {
+		goneIDs = append(goneIDs, d.ID)
+	}
+	for _, id := range goneIDs {
+		f.single.Do(t, http.MethodDelete, "/docs/_doc/"+id, nil)
+	}
+	for _, n := range f.names {
+		for _, r := range f.reps[n] {
+			for _, id := range replicaIDs(t, r) {
+				if slices.Contains(goneIDs, id) {
+					t.Fatalf("%s still holds deleted %s", r.Name, id)
+				}
+			}
+		}
+	}
+	// _delete_by_query goes to every shard; deleted counts add up.
+	q := map[string]any{"query": map[string]any{"term": map[string]any{"section": docs[100].Section}}}
+	_, want := f.single.Do(t, http.MethodPost, "/docs/_delete_by_query", q)
+	code, got, err := harness.DoErr(http.MethodPost, f.base+"/docs/_delete_by_query", q, nil)
+	if err != nil || code != 200 {
+		t.Fatalf("_delete_by_query: %d %v %s", code, err, got)
+	}
+	var w, g struct{ Deleted int }
+	json.Unmarshal(want, &w)
+	json.Unmarshal(got, &g)
+	if g.Deleted != w.Deleted || g.Deleted == 0 {
+		t.Errorf("_delete_by_query deleted %d through federate, %d on one index", g.Deleted, w.Deleted)
+	}
+	exact("after the deletes")
 }
