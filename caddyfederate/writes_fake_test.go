@@ -76,6 +76,10 @@ func (f *fakeMeili) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"uid":%d,"status":%q,"details":{"receivedDocuments":1}}`, n, st)
 		return
 	}
+	if segs[len(segs)-1] == "import" {
+		f.tsImport(w, body)
+		return
+	}
 	if segs[len(segs)-1] == "_bulk" {
 		f.bulk(w, body)
 		return
@@ -197,4 +201,20 @@ func (f *fakeMeili) bulk(w http.ResponseWriter, body []byte) {
 		}
 	}
 	fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.Join(items, ","))
+}
+
+// tsImport applies a Typesense import (JSONL) and answers one result line
+// per document; a document with "fail": true fails.
+func (f *fakeMeili) tsImport(w http.ResponseWriter, body []byte) {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		var d map[string]json.RawMessage
+		if json.Unmarshal([]byte(line), &d) != nil || strings.Contains(line, `"fail":true`) {
+			out = append(out, fmt.Sprintf(`{"success":false,"error":"rejected","document":%q}`, line))
+			continue
+		}
+		f.docs[strings.Trim(string(d["id"]), `"`)] = json.RawMessage(line)
+		out = append(out, `{"success":true}`)
+	}
+	io.WriteString(w, strings.Join(out, "\n"))
 }

@@ -28,6 +28,10 @@ func (h *Handler) syncWriteAnswer(wr *dialect.Write, out *writeOutcome) *answer 
 		return h.bulkAnswer(wr, out)
 	case "delete_by_query":
 		return h.summedAnswer(out, "deleted", "total", "batches", "version_conflicts", "noops")
+	case "import":
+		return h.importAnswer(wr, out)
+	case "delete_by_filter":
+		return h.summedAnswer(out, "num_deleted")
 	}
 	for i := range out.parts {
 		wp := &out.parts[i]
@@ -90,27 +94,54 @@ func (h *Handler) bulkAnswer(wr *dialect.Write, out *writeOutcome) *answer {
 // bulkItem is item i's answer from the parts that carried it.
 func (h *Handler) bulkItem(wr *dialect.Write, out *writeOutcome, i int) []byte {
 	it := &wr.Items[i]
+	ok := func(item []byte) bool { st := dialect.ItemStatus(item); return st >= 200 && st <= 299 }
+	return h.itemAnswer(out, i, ok, func(msg string) []byte {
+		return dialect.ESBulkItem(it.Action, wr.Index, it.ID, http.StatusServiceUnavailable, "federate_replica_exception", msg)
+	})
+}
+
+// itemAnswer is item i's answer from the parts that carried it: the
+// first part's own item, or the first failed one among them, or failed(msg)
+// when a part that carried it did not reach its replica.
+func (h *Handler) itemAnswer(out *writeOutcome, i int, ok func([]byte) bool, failed func(msg string) []byte) []byte {
 	var chosen []byte
 	for _, pi := range out.carriers[i] {
 		wp := &out.parts[pi]
 		if !wp.ans.OK {
-			e := partError(h.Shards[wp.shard].Name, wp)
-			return dialect.ESBulkItem(it.Action, wr.Index, it.ID, http.StatusServiceUnavailable, "federate_replica_exception", e.Message)
+			return failed(partError(h.Shards[wp.shard].Name, wp).Message)
 		}
 		pos, _ := slices.BinarySearch(wp.items, i)
 		item := []byte(wp.ans.Items[pos])
-		if chosen == nil {
+		if chosen == nil || (!ok(item) && ok(chosen)) {
 			chosen = item
-		} else if st := dialect.ItemStatus(item); st < 200 || st > 299 {
-			if cs := dialect.ItemStatus(chosen); cs >= 200 && cs <= 299 {
-				chosen = item
-			}
 		}
 	}
 	if chosen == nil {
-		return dialect.ESBulkItem(it.Action, wr.Index, it.ID, http.StatusInternalServerError, "federate_exception", "no shard took the item")
+		return failed("no shard took the item")
 	}
 	return chosen
+}
+
+// importAnswer reassembles a Typesense import: one result line per
+// document, in the client's order.
+func (h *Handler) importAnswer(wr *dialect.Write, out *writeOutcome) *answer {
+	var b bytes.Buffer
+	complete := true
+	for i := range wr.Items {
+		it := &wr.Items[i]
+		var line []byte
+		if it.Err != nil {
+			line = dialect.TSImportLine(it.Doc, it.Err.Message)
+		} else {
+			line = h.itemAnswer(out, i, dialect.TSImportOK, func(msg string) []byte { return dialect.TSImportLine(it.Doc, msg) })
+		}
+		complete = complete && dialect.TSImportOK(line)
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.Write(line)
+	}
+	return &answer{status: http.StatusOK, body: b.Bytes(), complete: strconv.FormatBool(complete)}
 }
 
 // summedAnswer is the first part's answer with the named top-level

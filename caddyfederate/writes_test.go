@@ -1,7 +1,9 @@
 package caddyfederate
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -280,5 +282,74 @@ func TestWritesBulk(t *testing.T) {
 	}
 	if !isStale("w", "s1", shards[1][1].addr()) {
 		t.Errorf("the replica that missed the bulk is not stale")
+	}
+}
+
+// TestWritesTypesenseImport: an import answers one result line per
+// document in the client's order, each from the shard that took it;
+// documents without an id get one and are placed by it; a shard with a
+// replica down fails its lines, naming the replica by position.
+func TestWritesTypesenseImport(t *testing.T) {
+	shards := fakeShards(t, 2, 2)
+	url := startCaddy(t, strings.Replace(writeSite("route", shards), "dialect meilisearch", "dialect typesense", 1))
+	t.Cleanup(func() { clearStale("w", "", "") })
+	lines := []string{`{"id":"a","t":1}`, `{"id":"b","fail":true}`, `not json`, `{"t":"no id"}`, `{"id":"c"}`, `{"id":"d"}`, `{"id":"e"}`}
+	imp := func() []map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url+"/collections/docs/documents/import?action=upsert", strings.NewReader(strings.Join(lines, "\n")))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var out []map[string]any
+		for _, l := range strings.Split(string(raw), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("result line %q: %v", l, err)
+			}
+			out = append(out, m)
+		}
+		if resp.StatusCode != 200 || len(out) != len(lines) {
+			t.Fatalf("import: %d, %d result lines for %d documents: %s", resp.StatusCode, len(out), len(lines), raw)
+		}
+		return out
+	}
+	res := imp()
+	for i, want := range []bool{true, false, false, true, true, true, true} {
+		if res[i]["success"] != want {
+			t.Errorf("line %d (%s): %v, want success %v", i, lines[i], res[i], want)
+		}
+	}
+	names := []string{"s0", "s1"}
+	var generated string
+	for _, id := range slices.Concat(shards[0][0].ids(), shards[1][0].ids()) {
+		if !strings.Contains("a c d e", id) {
+			generated = id
+		}
+	}
+	for _, id := range []string{"a", "c", "d", "e", generated} {
+		o := owner(names, id)
+		for si, reps := range shards {
+			for _, rep := range reps {
+				if has := slices.Contains(rep.ids(), id); has != (si == o) {
+					t.Errorf("document %q on s%d: %v, owner s%d", id, si, has, o)
+				}
+			}
+		}
+	}
+	shards[0][0].set(func(f *fakeMeili) { f.down = true })
+	res = imp()
+	for i, id := range []string{"a", "", "", "", "c", "d", "e"} {
+		if id == "" {
+			continue
+		}
+		onDown := owner(names, id) == 0
+		if msg, _ := res[i]["error"].(string); onDown && (res[i]["success"] != false || !strings.Contains(msg, `shard "s0" replica 1 of 2`)) {
+			t.Errorf("line %d on the shard with a replica down: %v", i, res[i])
+		} else if !onDown && res[i]["success"] != true {
+			t.Errorf("line %d on the healthy shard: %v", i, res[i])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -141,12 +142,13 @@ func FuzzDecodeWrite(f *testing.F) {
 	f.Add("POST", "/indexes/a/documents/delete-batch", `[1,"x"]`)
 	f.Add("POST", "/_bulk", "{\"index\":{\"_index\":\"a\"}}\n{}\n")
 	f.Add("POST", "/indexes", `{"uid":"x"}`)
+	f.Add("POST", "/collections/c/documents/import", "{\"id\":\"a\"}\n{}\nx\n")
 	f.Fuzz(func(t *testing.T, method, target, body string) {
 		if _, err := url.ParseRequestURI(target); err != nil || !strings.HasPrefix(target, "/") ||
 			strings.ContainsAny(target, " \t\r\n#") || !validMethod(method) {
 			return
 		}
-		for _, d := range []WriteDialect{meilisearch{}, esDialect{name: esName}} {
+		for _, d := range []WriteDialect{meilisearch{}, esDialect{name: esName}, typesense{}} {
 			r := writeReq(method, target, body, "application/x-ndjson")
 			w, err := d.DecodeWrite(r, []byte(body), "")
 			if err != nil || w == nil {
@@ -167,4 +169,36 @@ func validMethod(m string) bool {
 		return true
 	}
 	return false
+}
+
+// TestDecodeWriteTypesense: import lines, generated ids written into the
+// document, rejected lines kept in place.
+func TestDecodeWriteTypesense(t *testing.T) {
+	d := typesense{}
+	body := "{\"id\":\"a\"}\n{}\n{ \"x\": 1 }\nnope\n{\"id\":5}\n"
+	w, err := d.DecodeWrite(writeReq("POST", "/collections/c/documents/import", body, ""), []byte(body), "")
+	if err != nil || w.Kind != WriteRouted || len(w.Items) != 5 {
+		t.Fatalf("%+v %v", w, err)
+	}
+	for i, it := range w.Items {
+		switch i {
+		case 3:
+			if it.Err == nil {
+				t.Errorf("line 3 (not JSON) accepted")
+			}
+		default:
+			if it.Err != nil || it.ID == "" || !json.Valid(it.Doc) || !strings.Contains(string(it.Doc), it.ID) {
+				t.Errorf("line %d: %+v %s", i, it, it.Doc)
+			}
+		}
+	}
+	req := d.BuildWrite(w, []int{0, 4}, "c2")
+	if req.Path != "/collections/c2/documents/import" || string(req.Body) != "{\"id\":\"a\"}\n{\"id\":5}" {
+		t.Errorf("batch %s %q", req.Path, req.Body)
+	}
+	for _, c := range [][2]string{{"POST", "/collections/c/documents/search"}, {"GET", "/collections/c/documents/search"}, {"POST", "/multi_search"}} {
+		if w, err := d.DecodeWrite(writeReq(c[0], c[1], "", ""), nil, ""); w != nil || err != nil {
+			t.Errorf("%s %s is not a write: %+v %v", c[0], c[1], w, err)
+		}
+	}
 }
