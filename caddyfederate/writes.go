@@ -99,7 +99,7 @@ func (h *Handler) provisionWrites() error {
 	}
 	ws.wd, _ = dialect.WriteDialectOf(h.client)
 	if ws.wd == nil && (h.Writes != nil || !h.Broadcast) {
-		return fmt.Errorf("federate: writes are not supported for dialect %s; use meilisearch, elasticsearch, opensearch or typesense", h.Dialect)
+		return fmt.Errorf("federate: writes are not supported for dialect %s; use meilisearch, elasticsearch, opensearch, typesense or solr", h.Dialect)
 	}
 	for i, s := range h.Shards {
 		if sameWire(s.dialect.Name(), h.client.Name()) {

@@ -76,6 +76,21 @@ func (f *fakeMeili) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"uid":%d,"status":%q,"details":{"receivedDocuments":1}}`, n, st)
 		return
 	}
+	if segs[len(segs)-1] == "update" {
+		var docs []map[string]json.RawMessage
+		var del struct{ Delete []json.RawMessage }
+		if json.Unmarshal(body, &docs) == nil {
+			for _, d := range docs {
+				f.docs[strings.Trim(string(d["id"]), `"`)], _ = json.Marshal(d)
+			}
+		} else if json.Unmarshal(body, &del) == nil {
+			for _, id := range del.Delete {
+				delete(f.docs, strings.Trim(string(id), `"`))
+			}
+		}
+		io.WriteString(w, `{"responseHeader":{"status":0,"QTime":1}}`)
+		return
+	}
 	if segs[len(segs)-1] == "import" {
 		f.tsImport(w, body)
 		return

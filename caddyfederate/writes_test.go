@@ -353,3 +353,47 @@ func TestWritesTypesenseImport(t *testing.T) {
 		}
 	}
 }
+
+// TestWritesSolrUpdate: an array of documents is split by owner, deletes
+// by id reach only the owner, a commit reaches every replica, and a
+// replica down fails the update with a Solr error naming its position.
+func TestWritesSolrUpdate(t *testing.T) {
+	shards := fakeShards(t, 2, 2)
+	url := startCaddy(t, strings.Replace(writeSite("route", shards), "dialect meilisearch", "dialect solr", 1))
+	t.Cleanup(func() { clearStale("w", "", "") })
+	st, out := do(t, http.MethodPost, url+"/solr/docs/update", docsBody(0, 30))
+	if st != 200 || out["responseHeader"].(map[string]any)["status"] != float64(0) {
+		t.Fatalf("update: %d %v", st, out)
+	}
+	names := []string{"s0", "s1"}
+	if st, out = do(t, http.MethodPost, url+"/solr/docs/update?commit=true", `{"delete":["1","2"]}`); st != 200 {
+		t.Fatalf("delete: %d %v", st, out)
+	}
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprint(i)
+		o := owner(names, id)
+		for si, reps := range shards {
+			for _, rep := range reps {
+				if has := slices.Contains(rep.ids(), id); has != (si == o && i != 1 && i != 2) {
+					t.Errorf("document %s on s%d: %v, owner s%d", id, si, has, o)
+				}
+			}
+		}
+	}
+	for _, r := range slices.Concat(shards...) {
+		r.set(func(f *fakeMeili) { f.paths = nil })
+	}
+	if st, _ = do(t, http.MethodPost, url+"/solr/docs/update?commit=true", ``); st != 200 {
+		t.Fatalf("commit: %d", st)
+	}
+	for _, r := range slices.Concat(shards...) {
+		if len(r.paths) != 1 {
+			t.Errorf("a replica saw %v for the commit", r.paths)
+		}
+	}
+	shards[1][0].set(func(f *fakeMeili) { f.down = true })
+	st, out = do(t, http.MethodPost, url+"/solr/docs/update", docsBody(30, 60))
+	if msg := fmt.Sprint(out["error"]); st != http.StatusBadGateway || !strings.Contains(msg, `shard \"s1\" replica 1 of 2`) && !strings.Contains(msg, `shard "s1" replica 1 of 2`) {
+		t.Errorf("update with a replica down: %d %v", st, out)
+	}
+}

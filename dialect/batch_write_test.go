@@ -142,13 +142,14 @@ func FuzzDecodeWrite(f *testing.F) {
 	f.Add("POST", "/indexes/a/documents/delete-batch", `[1,"x"]`)
 	f.Add("POST", "/_bulk", "{\"index\":{\"_index\":\"a\"}}\n{}\n")
 	f.Add("POST", "/indexes", `{"uid":"x"}`)
+	f.Add("POST", "/solr/c/update", `{"delete":["a",1]}`)
 	f.Add("POST", "/collections/c/documents/import", "{\"id\":\"a\"}\n{}\nx\n")
 	f.Fuzz(func(t *testing.T, method, target, body string) {
 		if _, err := url.ParseRequestURI(target); err != nil || !strings.HasPrefix(target, "/") ||
 			strings.ContainsAny(target, " \t\r\n#") || !validMethod(method) {
 			return
 		}
-		for _, d := range []WriteDialect{meilisearch{}, esDialect{name: esName}, typesense{}} {
+		for _, d := range []WriteDialect{meilisearch{}, esDialect{name: esName}, typesense{}, solr{}} {
 			r := writeReq(method, target, body, "application/x-ndjson")
 			w, err := d.DecodeWrite(r, []byte(body), "")
 			if err != nil || w == nil {
@@ -200,5 +201,46 @@ func TestDecodeWriteTypesense(t *testing.T) {
 		if w, err := d.DecodeWrite(writeReq(c[0], c[1], "", ""), nil, ""); w != nil || err != nil {
 			t.Errorf("%s %s is not a write: %+v %v", c[0], c[1], w, err)
 		}
+	}
+}
+
+// TestDecodeWriteSolr: arrays of documents and deletes by id are routed,
+// commands go to every shard, add commands are refused with what to send.
+func TestDecodeWriteSolr(t *testing.T) {
+	d := solr{}
+	for _, c := range []struct {
+		target, body string
+		kind         WriteKind
+		ids          string
+	}{
+		{"/solr/c/update", `[{"id":"a"},{"id":2}]`, WriteRouted, "a,2"},
+		{"/solr/c/update?commit=true", `{"delete":["x","y"]}`, WriteRouted, "x,y"},
+		{"/solr/c/update", `{"delete":{"id":"z"}}`, WriteRouted, "z"},
+		{"/solr/c/update", `{"delete":{"query":"*:*"}}`, WriteAll, ""},
+		{"/solr/c/update?commit=true", ``, WriteAll, ""},
+		{"/solr/c/update/json/docs", `{"commit":{}}`, WriteAll, ""},
+	} {
+		w, err := d.DecodeWrite(writeReq("POST", c.target, c.body, ""), []byte(c.body), "")
+		if err != nil || w == nil {
+			t.Errorf("%s %s: %v %v", c.target, c.body, w, err)
+			continue
+		}
+		var ids []string
+		for _, it := range w.Items {
+			ids = append(ids, it.ID)
+		}
+		if w.Kind != c.kind || strings.Join(ids, ",") != c.ids || w.Index != "c" {
+			t.Errorf("%s %s: kind %d ids %v index %q", c.target, c.body, w.Kind, ids, w.Index)
+		}
+	}
+	w, _ := d.DecodeWrite(writeReq("POST", "/solr/c/update", `{"delete":["x","y"]}`, ""), []byte(`{"delete":["x","y"]}`), "")
+	if req := d.BuildWrite(w, []int{1}, "c2"); req.Path != "/solr/c2/update" || string(req.Body) != `{"delete":["y"]}` {
+		t.Errorf("delete batch %s %s", req.Path, req.Body)
+	}
+	if _, err := d.DecodeWrite(writeReq("POST", "/solr/c/update", `{"add":{"doc":{"id":1}}}`, ""), []byte(`{"add":{"doc":{"id":1}}}`), ""); err == nil {
+		t.Errorf("an add command is accepted")
+	}
+	if w, err := d.DecodeWrite(writeReq("POST", "/solr/c/select", `{}`, ""), []byte(`{}`), ""); w != nil || err != nil {
+		t.Errorf("a search is a write: %+v %v", w, err)
 	}
 }
