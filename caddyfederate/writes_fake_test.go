@@ -23,7 +23,8 @@ type fakeMeili struct {
 	docs     map[string]json.RawMessage
 	settings []string // bodies of settings writes
 	tasks    map[int]string
-	taskErr  bool // tasks fail
+	taskErr  bool   // tasks fail
+	stuck    bool   // tasks stay processing
 	down     bool // every request answers 503
 	paths    []string
 }
@@ -135,6 +136,9 @@ func (f *fakeMeili) serve(w http.ResponseWriter, r *http.Request) {
 	f.tasks[n] = "succeeded"
 	if f.taskErr {
 		f.tasks[n] = "failed"
+	}
+	if f.stuck {
+		f.tasks[n] = "processing"
 	}
 	w.WriteHeader(202)
 	fmt.Fprintf(w, `{"taskUid":%d,"indexUid":"movies","status":"enqueued","type":"x","enqueuedAt":"2024-01-01T00:00:00Z"}`, n)

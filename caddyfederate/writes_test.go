@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
 // waitTask polls GET /tasks/{uid} as a client's waitForTask does.
@@ -396,4 +398,75 @@ func TestWritesSolrUpdate(t *testing.T) {
 	if msg := fmt.Sprint(out["error"]); st != http.StatusBadGateway || !strings.Contains(msg, `shard \"s1\" replica 1 of 2`) && !strings.Contains(msg, `shard "s1" replica 1 of 2`) {
 		t.Errorf("update with a replica down: %d %v", st, out)
 	}
+}
+
+// TestWritesTaskBoundedAndReload: a part whose task never finishes fails
+// the task once write_timeout has passed (never processing forever) and
+// leaves its replica stale; task ids and their outcome survive a reload
+// that removes a shard.
+func TestWritesTaskBoundedAndReload(t *testing.T) {
+	shards := fakeShards(t, 2, 2)
+	url := startCaddy(t, writeSite("route", shards, "\t\twrite_timeout 400ms"))
+	t.Cleanup(func() { clearStale("w", "", "") })
+	st, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 20))
+	if st != 202 || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
+		t.Fatalf("add: %d %v", st, sum)
+	}
+	done := sum["taskUid"]
+	stuck := shards[1][1]
+	stuck.set(func(f *fakeMeili) { f.stuck = true })
+	start := time.Now()
+	_, sum = do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(20, 40))
+	task := waitTask(t, url, sum["taskUid"])
+	e, _ := task["error"].(map[string]any)
+	if task["status"] != "failed" || e == nil || e["code"] != "federate_write_timeout" || !strings.Contains(e["message"].(string), `shard "s1" replica 2 of 2`) {
+		t.Fatalf("stuck part: %v", task)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the failure took %v with write_timeout 400ms", took)
+	}
+	if !isStale("w", "s1", stuck.addr()) {
+		t.Errorf("the replica whose task never finished is not stale")
+	}
+
+	// Reload without shard s1: both tasks are still known, with their outcome.
+	url = startCaddy(t, writeSite("route", shards[:1]))
+	for uid, want := range map[any]string{done: "succeeded", sum["taskUid"]: "failed"} {
+		if got := waitTask(t, url, uid)["status"]; got != want {
+			t.Errorf("task %v after the reload: %v, want %s", uid, got, want)
+		}
+	}
+}
+
+// TestWritesCaddyfile: the writes options and their errors.
+func TestWritesCaddyfile(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"writes route sku\n\t\twrite_timeout 5s", `"writes":{"id_field":"sku","mode":"route","timeout":5000000000}`},
+		{"writes broadcast", `"writes":{"mode":"broadcast"}`},
+		{"broadcast", `"broadcast":true`},
+	} {
+		got := adaptFederate(t, c.in)
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%q adapts to %s, want %s", c.in, got, c.want)
+		}
+	}
+	for _, in := range []string{"writes", "writes sideways", "writes broadcast now", "writes route a b", "write_timeout -1s"} {
+		if err := adaptFederateErr(in); err == nil {
+			t.Errorf("%q adapts without error", in)
+		}
+	}
+}
+
+// adaptFederate adapts a federate block with opts and returns its JSON.
+func adaptFederate(t *testing.T, opts string) string {
+	t.Helper()
+	h := adaptHandler(t, "\tfederate {\n\t\tdialect meilisearch\n\t\t"+opts+"\n\t\tshard a 127.0.0.1:7700\n\t}")
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+func adaptFederateErr(opts string) error {
+	cf := "{\n\tadmin off\n}\n:8080 {\n\tfederate {\n\t\tdialect meilisearch\n\t\t" + opts + "\n\t\tshard a 127.0.0.1:7700\n\t}\n}\n"
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
+	return err
 }
