@@ -251,7 +251,7 @@ func (meilisearch) BuildWrite(w *Write, items []int, index string) *Request {
 func (meilisearch) DecodePart(w *Write, n int, status int, body []byte) PartAnswer {
 	pa := PartAnswer{Status: status, TaskUID: -1, Body: body}
 	if status < 200 || status > 299 {
-		pa.Reason = "answered " + strconv.Itoa(status) + meiliMessage(body)
+		pa.Reason = "answered " + strconv.Itoa(status) + messageOf(body)
 		return pa
 	}
 	pa.TaskUID = taskUIDOf(body, "taskUid")
@@ -263,8 +263,9 @@ func (meilisearch) DecodePart(w *Write, n int, status int, body []byte) PartAnsw
 	return pa
 }
 
-// meiliMessage is ": <message>" of a Meilisearch error body, or "".
-func meiliMessage(body []byte) string {
+// messageOf is ": <message>" of an error body with a top-level message
+// (Meilisearch, Typesense), or "".
+func messageOf(body []byte) string {
 	var e struct {
 		Message string `json:"message"`
 	}

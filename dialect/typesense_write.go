@@ -136,7 +136,7 @@ func (typesense) DecodePart(w *Write, n int, status int, body []byte) PartAnswer
 			pa.OK = true
 			return pa
 		}
-		pa.Reason = "answered " + strconv.Itoa(status) + tsMessage(body)
+		pa.Reason = "answered " + strconv.Itoa(status) + messageOf(body)
 		return pa
 	}
 	if w.batch != batchDocs {
@@ -154,17 +154,6 @@ func (typesense) DecodePart(w *Write, n int, status int, body []byte) PartAnswer
 	}
 	pa.OK = true
 	return pa
-}
-
-// tsMessage is ": <message>" of a Typesense error body, or "".
-func tsMessage(body []byte) string {
-	var e struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Message == "" {
-		return ""
-	}
-	return ": " + oneLineText(e.Message)
 }
 
 // TSImportLine is a failed import result line, as Typesense writes it.
