@@ -67,7 +67,8 @@ type writeState struct {
 }
 
 // WriteHook is told of every write a route sends: the indexes it touches
-// and a channel closed once the write is applied on every replica it
+// (as the client named them; nil when the write may touch any index of
+// the route) and a channel closed once the write is applied on every replica it
 // went to, or has failed (at once for engines that answer synchronously;
 // when the task ends for Meilisearch). Hooks run on the request path and
 // must not block.
@@ -182,7 +183,11 @@ func (h *Handler) writeAnswer(p *parentState, wr *dialect.Write, out *writeOutco
 		ans = h.syncWriteAnswer(wr, out)
 		close(pending)
 	}
-	h.onWrite(p.req.Context(), []string{wr.Index}, pending)
+	var indexes []string // nil: any index of the route (a _bulk naming its indexes per item)
+	if wr.Index != "" {
+		indexes = []string{wr.Index}
+	}
+	h.onWrite(p.req.Context(), indexes, pending)
 	return ans
 }
 

@@ -23,8 +23,8 @@ type fakeMeili struct {
 	docs     map[string]json.RawMessage
 	settings []string // bodies of settings writes
 	tasks    map[int]string
-	taskErr  bool   // tasks fail
-	stuck    bool   // tasks stay processing
+	taskErr  bool // tasks fail
+	stuck    bool // tasks stay processing
 	down     bool // every request answers 503
 	paths    []string
 }

@@ -1,6 +1,7 @@
 package caddyfederate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -469,4 +470,36 @@ func adaptFederateErr(opts string) error {
 	cf := "{\n\tadmin off\n}\n:8080 {\n\tfederate {\n\t\tdialect meilisearch\n\t\t" + opts + "\n\t\tshard a 127.0.0.1:7700\n\t}\n}\n"
 	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
 	return err
+}
+
+// TestWritesHook: a write hook hears of every write with its index, and
+// its channel closes once the Meilisearch task has ended everywhere.
+func TestWritesHook(t *testing.T) {
+	shards := fakeShards(t, 2, 2)
+	url := startCaddy(t, writeSite("route", shards))
+	type heard struct {
+		indexes []string
+		pending <-chan struct{}
+	}
+	ch := make(chan heard, 1)
+	routes.Lock()
+	for h := range routes.m {
+		if h.name() == "w" {
+			h.writeHooks = append(h.writeHooks, func(_ context.Context, indexes []string, p <-chan struct{}) { ch <- heard{indexes, p} })
+		}
+	}
+	routes.Unlock()
+	_, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 10))
+	got := <-ch
+	if len(got.indexes) != 1 || got.indexes[0] != "movies" {
+		t.Errorf("hook saw indexes %v", got.indexes)
+	}
+	select {
+	case <-got.pending:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hook's channel did not close after the task ended")
+	}
+	if _, task := do(t, http.MethodGet, fmt.Sprintf("%s/tasks/%v", url, sum["taskUid"]), ""); task["status"] != "succeeded" {
+		t.Errorf("the channel closed while the task is %v", task["status"])
+	}
 }
