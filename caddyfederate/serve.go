@@ -22,8 +22,8 @@ import (
 // (route.go). A search reads top to bottom: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if h.Broadcast {
-		return h.serveBroadcast(w, r)
+	if handled, err := h.serveWrite(w, r); handled {
+		return err
 	}
 	return h.serveRoute(w, r)
 }
