@@ -58,16 +58,21 @@ func newParentState(r *http.Request) (*parentState, error) {
 // until all are in or the route's deadline passes; shards still out then
 // are reported as timed out (their contexts are cancelled, so their
 // goroutines end promptly and send into a buffered channel nobody reads).
+// The first shard asked runs on the calling goroutine, once the others
+// are started: a goroutine and a hand-off fewer per request (for one
+// shard, none at all). Its context
+// ends at the deadline too, so it returns then; an answer that was not ok
+// by then is reported as late, as the other shards'.
 func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Request) []shardResult {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
 	defer cancel()
 	results := make([]shardResult, len(h.Shards))
 	done := make([]bool, len(h.Shards))
-	ch := make(chan shardResult, len(h.Shards))
+	var ch chan shardResult
 	// out counts the shards still out in this fan-out; hedging reads it to
 	// hedge the stragglers, not every shard that passes its p95.
 	out := new(atomic.Int32)
-	pending := 0
+	pending, inline := 0, -1
 	for i, s := range h.Shards {
 		results[i].index = i
 		results[i].report.Name = s.Name
@@ -77,8 +82,15 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 			done[i] = true
 			continue
 		}
-		pending++
 		out.Add(1)
+		if inline < 0 {
+			inline = i // started last, below
+			continue
+		}
+		pending++
+		if ch == nil {
+			ch = make(chan shardResult, len(h.Shards))
+		}
 		h.callStart()
 		go func(s *Shard, req *dialect.Request) {
 			defer h.callDone()
@@ -86,6 +98,12 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 			out.Add(-1)
 			ch <- res
 		}(s, reqs[i])
+	}
+	if inline >= 0 {
+		res := h.callInline(ctx, p, h.Shards[inline], reqs[inline], out)
+		if res.report.Status == dialect.StatusOK || ctx.Err() == nil {
+			results[inline], done[inline] = res, true
+		}
 	}
 	for pending > 0 {
 		select {
@@ -103,6 +121,15 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 		}
 	}
 	return results
+}
+
+// callInline is callShard on the calling goroutine, counted as a shard
+// call in flight like the others.
+func (h *Handler) callInline(ctx context.Context, p *parentState, s *Shard, req *dialect.Request, out *atomic.Int32) shardResult {
+	h.callStart()
+	defer h.callDone()
+	defer out.Add(-1)
+	return h.callShard(ctx, p, s, req, out)
 }
 
 func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport {
