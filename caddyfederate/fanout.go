@@ -148,7 +148,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 	start := time.Now()
 	defer func() {
 		res.report.Took = time.Since(start)
-		observeShard(h.name(), s.Name, res.report)
+		s.observe(h.name(), res.report)
 		h.logShard(res.report)
 	}()
 	if s.unavailable(h.name()) {
