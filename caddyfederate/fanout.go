@@ -158,8 +158,13 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		res.report.Reason = "no available upstream: every replica is unhealthy or at its request limit"
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Timeout))
-	defer cancel()
+	// provision caps the shard's timeout at the route's, whose deadline
+	// ctx already carries: a second timer only for a shorter one.
+	if s.Timeout < h.Timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(s.Timeout))
+		defer cancel()
+	}
 	if s.Hedge != nil && s.rp != nil {
 		return h.callHedged(ctx, p, s, sreq, out)
 	}
