@@ -26,6 +26,7 @@ type shardResult struct {
 	report dialect.ShardReport
 	list   merge.List
 	raw    []byte // the shard's answer as sent, for broadcasts only
+	buf    []byte // the answer list points into; see releaseAnswers
 }
 
 // parentState is what every sub-request inherits from the client's
@@ -190,6 +191,7 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 		res.raw = sw.body
 	case res.report.Status == dialect.StatusOK:
 		h.decodeShard(s, sw.body, &res)
+		res.buf = sw.body
 	}
 	// A call we cancelled ourselves (a hedge's loser) says nothing about
 	// the replica; every other outcome feeds its latency history.
@@ -283,3 +285,12 @@ func serveRecovered(h caddyhttp.MiddlewareHandler, w http.ResponseWriter, r *htt
 }
 
 var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+
+// releaseAnswers recycles the shards' answer buffers once the merged
+// answer is encoded: the hits of results point into them until then.
+func releaseAnswers(results []shardResult) {
+	for i := range results {
+		releaseAnswer(results[i].buf)
+		results[i].buf, results[i].list = nil, merge.List{}
+	}
+}

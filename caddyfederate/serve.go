@@ -71,6 +71,7 @@ func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, 
 	} else {
 		ans = &answer{status: http.StatusOK, body: body}
 	}
+	releaseAnswers(results)
 	ans.complete = strconv.FormatBool(resp.Complete)
 	ans.timing = serverTiming(resp)
 	return ans

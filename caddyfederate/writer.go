@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // errTooLarge is what shardWriter.Write returns past its cap; it stops
@@ -57,7 +58,7 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 		if n, err := strconv.ParseInt(w.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
 			size = min(n, 1<<20)
 		}
-		w.body = make([]byte, 0, min(size, w.max))
+		w.body = answerBuf(int(min(size, w.max)))
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
@@ -65,3 +66,32 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 
 // Flush is a no-op: the answer is buffered whole before it is merged.
 func (w *shardWriter) Flush() {}
+
+// answerBufs recycles shard answer buffers: a search answer is read whole,
+// decoded (the hits point into it), merged and encoded into a new buffer,
+// after which nothing refers to it. Buffers above maxPooledAnswer are left
+// to the garbage collector, so one huge answer is not kept alive.
+var answerBufs sync.Pool // of *[]byte
+
+const maxPooledAnswer = 64 << 10
+
+// answerBuf returns an empty buffer of at least size bytes' capacity.
+func answerBuf(size int) []byte {
+	if p, ok := answerBufs.Get().(*[]byte); ok {
+		if cap(*p) >= size {
+			return (*p)[:0]
+		}
+		answerBufs.Put(p)
+	}
+	return make([]byte, 0, size)
+}
+
+// releaseAnswer gives b back for reuse. The caller guarantees that nothing
+// refers to b any more.
+func releaseAnswer(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledAnswer {
+		return
+	}
+	b = b[:0]
+	answerBufs.Put(&b)
+}
