@@ -58,7 +58,9 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 		if n, err := strconv.ParseInt(w.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
 			size = min(n, 1<<20)
 		}
-		w.body = answerBuf(int(min(size, w.max)))
+		// Twice the size: the second half holds the documents the
+		// dialect rewrites while decoding (Dialect.DecodeResponse).
+		w.body = answerBuf(2 * int(min(size, w.max)))
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
@@ -73,7 +75,7 @@ func (w *shardWriter) Flush() {}
 // to the garbage collector, so one huge answer is not kept alive.
 var answerBufs sync.Pool // of *[]byte
 
-const maxPooledAnswer = 64 << 10
+const maxPooledAnswer = 128 << 10
 
 // answerBuf returns an empty buffer of at least size bytes' capacity.
 func answerBuf(size int) []byte {
