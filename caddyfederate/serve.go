@@ -48,6 +48,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
+		if ans != nil {
+			defer releaseAnswer(ans.body) // only this request holds it
+		}
 	}
 	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
@@ -65,7 +68,7 @@ func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, 
 	var ans *answer
 	if status != http.StatusOK {
 		ans = h.errorAnswer(&dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
-	} else if body, err := h.client.EncodeResponse(q, resp); err != nil {
+	} else if body, err := h.encodeResponse(q, resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {

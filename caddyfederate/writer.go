@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/searchfront/caddy-federate/dialect"
 )
 
 // errTooLarge is what shardWriter.Write returns past its cap; it stops
@@ -96,4 +98,15 @@ func releaseAnswer(b []byte) {
 	}
 	b = b[:0]
 	answerBufs.Put(&b)
+}
+
+// encodeResponse encodes the merged answer in the client's dialect, into a
+// recycled buffer when the dialect can (dialect.ResponseAppender) and the
+// answer has one reader: a coalesced answer is shared by every waiting
+// request, so it stays with the garbage collector.
+func (h *Handler) encodeResponse(q *dialect.Query, resp *dialect.Response) ([]byte, error) {
+	if a, ok := h.client.(dialect.ResponseAppender); ok && !h.coalescing() {
+		return a.AppendResponse(answerBuf(8<<10), q, resp)
+	}
+	return h.client.EncodeResponse(q, resp)
 }
