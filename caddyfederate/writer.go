@@ -60,9 +60,15 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 		if n, err := strconv.ParseInt(w.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
 			size = min(n, 1<<20)
 		}
-		// Twice the size: the second half holds the documents the
-		// dialect rewrites while decoding (Dialect.DecodeResponse).
-		w.body = answerBuf(2 * int(min(size, w.max)))
+		// Twice the size while the buffer is one the pool keeps: the
+		// second half holds the documents the dialect rewrites while
+		// decoding (Dialect.DecodeResponse). A large answer gets its
+		// size only, so no dialect doubles its memory.
+		size = min(size, w.max)
+		if 2*size <= maxPooledAnswer {
+			size *= 2
+		}
+		w.body = answerBuf(int(size))
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
