@@ -61,6 +61,9 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
+		if ans != nil {
+			defer releaseAnswer(ans.body) // only this request holds it
+		}
 	}
 	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
@@ -75,12 +78,13 @@ func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, 
 	var ans *answer
 	if s.err != nil {
 		ans = h.errorAnswer(s.err)
-	} else if body, err := h.client.EncodeResponse(q, s.resp); err != nil {
+	} else if body, err := h.encodeResponse(q, s.resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {
 		ans = &answer{status: http.StatusOK, body: body}
 	}
+	releaseAnswers(s.results)
 	ans.complete = strconv.FormatBool(s.resp.Complete)
 	ans.timing = serverTiming(s.resp)
 	return ans

@@ -31,8 +31,10 @@ type Dialect interface {
 	// DecodeResponse reads a shard's 2xx answer. idField names the dedupe
 	// field ("" means the dialect's document id). Errors mean the answer is
 	// not what this dialect returns (the shard is "invalid"). The list may
-	// alias body (documents travel as raw bytes, uncopied): the caller
-	// gives body up to the list and never reuses it.
+	// alias body (documents travel as raw bytes, uncopied), and documents
+	// it rewrites may be written into body's spare capacity
+	// (body[len(body):cap(body)]): the caller gives all of body's array up
+	// to the list and reuses it only once the list is no longer used.
 	DecodeResponse(body []byte, idField string) (merge.List, error)
 }
 
