@@ -46,15 +46,16 @@ func rrfCalibratedFuse(lists []List, curs []cursor, occs []occ, groups []group, 
 	}
 	sumContrib(occs, groups) // C(d)
 	top := func(g *group) bool { return int(occs[g.first].rank) <= depth }
-	muC, sigmaC := meanStd(groups, top, func(g *group) float64 { return g.score })
-	rOf := func(g *group) float64 {
+	score := func(g *group) float64 { return g.score }
+	muC, sigmaC := meanStd(groups, top, score)
+	for g := range groups { // R(d), until the loop below sets the score
 		r := 0.0
-		for o := g.first; o >= 0; o = occs[o].next {
+		for o := groups[g].first; o >= 0; o = occs[o].next {
 			r += weight(&lists[occs[o].list]) / (k + float64(occs[o].rank))
 		}
-		return r
+		groups[g].score = r
 	}
-	muR, sigmaR := meanStd(groups, top, rOf)
+	muR, sigmaR := meanStd(groups, top, score)
 	a, b := 0.0, 0.0 // weights of the standardized terms
 	if sigmaR > 0 {
 		a = (1 - rrfCalibratedShare) / sigmaR
@@ -64,14 +65,14 @@ func rrfCalibratedFuse(lists []List, curs []cursor, occs []occ, groups []group, 
 	}
 	for g := range groups {
 		m := float64(groups[g].n)
-		score := 0.0
+		sum := 0.0
 		for o := groups[g].first; o >= 0; o = occs[o].next {
 			oc := &occs[o]
 			w := weight(&lists[oc.list])
 			oc.contrib = a*(w/(k+float64(oc.rank))-muR/m) + b*(oc.contrib-muC/m)
-			score += oc.contrib
+			sum += oc.contrib
 		}
-		groups[g].score = score
+		groups[g].score = sum
 	}
 }
 
