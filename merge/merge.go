@@ -200,7 +200,7 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		rrf(lists, occs, groups, k)
 		s = RRF
 	case RRFCalibrated:
-		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k) {
+		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k, depth) {
 			break
 		}
 		fallthrough
