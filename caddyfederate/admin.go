@@ -69,6 +69,9 @@ type shardStatus struct {
 	// are then those the proxy chose from last.
 	DynamicError string                 `json:"dynamic_error,omitempty"`
 	Latency      []health.UpstreamStats `json:"latency"`
+	// The shard's last failure with its full reason (clients see a
+	// generic one unless the route sets expose_shard_errors).
+	LastFailure *failure `json:"last_failure,omitempty"`
 }
 
 type upstreamStatus struct {
@@ -109,6 +112,7 @@ func (h *Handler) status() routeStatus {
 		if s.tracker != nil {
 			ss.Latency = s.tracker.Snapshot()
 		}
+		ss.LastFailure = s.lastFailure()
 		rs.Shards = append(rs.Shards, ss)
 	}
 	return rs

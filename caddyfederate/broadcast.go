@@ -44,7 +44,7 @@ func (h *Handler) serveBroadcast(w http.ResponseWriter, r *http.Request) error {
 	complete := true
 	var asked, ok, timeouts int
 	for i, res := range results {
-		rep := res.report
+		rep := h.clientReport(res.report)
 		if rep.Status == dialect.StatusSkipped {
 			rep.Reason = "a shard of another dialect cannot take this request"
 		} else {

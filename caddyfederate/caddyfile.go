@@ -39,6 +39,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	federate [<matcher>] {
 //		name              <route name>
 //		coalesce          on|off
+//		expose_shard_errors
 //		broadcast
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
@@ -53,12 +54,21 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		require           <shard>...
 //		max_request_body  <size>
 //		max_response_size <size>
+//		max_searches         <n>          # default 50
+//		max_shard_calls      <n>          # default 500
+//		max_aggregations     <n>          # default 20
+//		max_aggregation_size <n>          # default 1000
+//		max_concurrent       <n>          # default 100
+//		max_inflight_bytes   <size>       # default 128MiB
+//		request_body_timeout <duration>   # default 10s
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
+//			allow_indexes <name|prefix*>...
 //			weight  <float>
 //			timeout <duration>
 //			hedge   <delay>|auto|off [budget <percent>]
+//			forward_credentials
 //			json {            # only with dialect json
 //				method <GET|POST>
 //				path   <path?query with {federate.q} {federate.offset} {federate.limit} {federate.index}>
@@ -92,6 +102,9 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch opt {
 		case "name":
 			err = oneArg(d, &f.Name)
+		case "expose_shard_errors":
+			err = noArg(d)
+			f.ExposeShardErrors = true
 		case "broadcast":
 			err = noArg(d)
 			f.Broadcast = true
@@ -119,6 +132,20 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = sizeArg(d, &f.MaxRequestBody)
 		case "max_response_size":
 			err = sizeArg(d, &f.MaxResponseSize)
+		case "max_searches":
+			err = intArg(d, &f.MaxSearches)
+		case "max_shard_calls":
+			err = intArg(d, &f.MaxShardCalls)
+		case "max_aggregations":
+			err = intArg(d, &f.MaxAggregations)
+		case "max_aggregation_size":
+			err = intArg(d, &f.MaxAggregationSize)
+		case "max_concurrent":
+			err = intArg(d, &f.MaxConcurrent)
+		case "max_inflight_bytes":
+			err = sizeArg(d, &f.MaxInflightBytes)
+		case "request_body_timeout":
+			err = durationArg(d, &f.RequestBodyTimeout)
 		case "shard":
 			var s *Shard
 			s, err = parseShard(d)
@@ -164,7 +191,7 @@ func parseShard(d *caddyfile.Dispenser) (_ *Shard, err error) {
 			continue
 		}
 		switch seg.Val() {
-		case "dialect", "index", "weight", "timeout", "hedge", "json":
+		case "dialect", "index", "weight", "timeout", "hedge", "json", "forward_credentials", "allow_indexes":
 			if err := once(seg, seen); err != nil {
 				return nil, err
 			}
@@ -174,6 +201,20 @@ func parseShard(d *caddyfile.Dispenser) (_ *Shard, err error) {
 			err = dialectArg(seg, &s.Dialect, true)
 		case "index":
 			err = oneArg(seg, &s.Index)
+		case "forward_credentials":
+			s.ForwardCredentials = true
+			if seg.NextArg() {
+				return nil, seg.ArgErr()
+			}
+			seg.Delete()
+			continue
+		case "allow_indexes":
+			s.AllowIndexes = seg.RemainingArgs()
+			if len(s.AllowIndexes) == 0 {
+				return nil, seg.ArgErr()
+			}
+			seg.DeleteN(len(s.AllowIndexes) + 1)
+			continue
 		case "weight":
 			err = weightArg(seg, &s.Weight)
 		case "timeout":

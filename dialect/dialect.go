@@ -67,6 +67,8 @@ type Query struct {
 	Params map[string][]string
 	// Method is the client's HTTP method.
 	Method string
+	// Display is how the client wants the answer shaped (see Display).
+	Display Display
 }
 
 // Filter is a conjunction of clauses: field = value, or field IN values.
