@@ -81,6 +81,7 @@ type upstreamStatus struct {
 	Available   bool   `json:"available"`
 	NumRequests int    `json:"num_requests"`
 	Fails       int    `json:"fails"`
+	Stale       bool   `json:"stale"` // missed a write: out of the search rotation until cleared
 }
 
 func (adminStatus) serve(w http.ResponseWriter, r *http.Request) error {
@@ -109,6 +110,9 @@ func (h *Handler) status() routeStatus {
 	for _, s := range h.Shards {
 		ss := shardStatus{Name: s.Name, Dialect: s.dialect.Name()}
 		ss.Upstreams, ss.DynamicError = s.upstreamStatuses()
+		for i := range ss.Upstreams {
+			ss.Upstreams[i].Stale = isStale(h.name(), s.Name, ss.Upstreams[i].Address)
+		}
 		if s.tracker != nil {
 			ss.Latency = s.tracker.Snapshot()
 		}

@@ -40,7 +40,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		name              <route name>
 //		coalesce          on|off
 //		expose_shard_errors
-//		broadcast
+//		writes            off|route [<id field>]|broadcast   # broadcast alone: the same as writes broadcast
+//		write_timeout     <duration>
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
@@ -108,6 +109,8 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "broadcast":
 			err = noArg(d)
 			f.Broadcast = true
+		case "writes", "write_timeout":
+			err = parseWrites(d, f)
 		case "dialect":
 			err = dialectArg(d, &f.Dialect, false)
 		case "coalesce":

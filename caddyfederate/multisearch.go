@@ -150,7 +150,15 @@ func (h *Handler) fusedSearch(ctx context.Context, p *parentState, ms dialect.Mu
 			}
 		}
 	}
-	fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	if len(m.Queries) > 0 && len(m.Queries[0].Sort) > 0 {
+		// A federated search sorts every search alike (the engines require
+		// it): the fused list is the exact sorted merge.
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = m.Offset, limit
+		fused.Result = merge.Sorted(lists, failed, m.Queries[0].Sort, opts)
+	} else {
+		fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	}
 	fused.Positions = positions(fused.Result.Hits, lists, from)
 	fused.FacetsByIndex = h.facetsByIndex(m, lists, from)
 	fused.Took = time.Since(start)

@@ -22,8 +22,8 @@ import (
 // (route.go). A search reads top to bottom: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if h.Broadcast {
-		return h.serveBroadcast(w, r)
+	if handled, err := h.serveWrite(w, r); handled {
+		return err
 	}
 	return h.serveRoute(w, r)
 }
@@ -192,6 +192,7 @@ func (h *Handler) applyWindow(q *dialect.Query) error {
 // dialect cannot express fails the whole request with a 400 that names
 // the shard: dropping part of the query silently would return wrong hits.
 func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Request, error) {
+	q.IDField = h.dedupeField()
 	var want map[string]bool
 	if only != "" {
 		want = make(map[string]bool)
@@ -216,7 +217,7 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			return nil, err
 		}
 		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
-		req, err := s.dialect.BuildRequest(q, t)
+		req, err := dialect.BuildShardRequest(s.dialect, q, t)
 		if err != nil {
 			var de *dialect.Error
 			if errors.As(err, &de) {
@@ -256,6 +257,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
+			dialect.Annotate(h.Shards[i].dialect, q, &r.list, h.dedupeField())
 			lists = append(lists, r.list)
 		case dialect.StatusSkipped:
 		default:
@@ -263,7 +265,13 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 			resp.Complete = false
 		}
 	}
-	resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	if len(q.Sort) > 0 {
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = q.Offset, q.Limit
+		resp.Result = merge.Sorted(lists, failed, q.Sort, opts)
+	} else {
+		resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	}
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}

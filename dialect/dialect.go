@@ -67,6 +67,18 @@ type Query struct {
 	Params map[string][]string
 	// Method is the client's HTTP method.
 	Method string
+	// Sort orders hits by document fields, first field first; nil means by
+	// relevance. Relevance is always the last tie-break.
+	Sort []merge.Order
+	// Highlight asks for highlighted or cropped fields; nil means none.
+	Highlight *Highlight
+	// NativeOnly names what the client sent that only shards of its own
+	// dialect can take (a hybrid or vector query, ...): a shard of another
+	// dialect refuses the request with a 400 that names the first.
+	NativeOnly []string
+	// IDField is the field that holds a hit's id in the client's answers
+	// ("" means the dialect's own: "id" for Meilisearch, Typesense, Solr).
+	IDField string
 	// Display is how the client wants the answer shaped (see Display).
 	Display Display
 }
