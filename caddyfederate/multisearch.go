@@ -19,7 +19,9 @@ import (
 // list (Meilisearch federation, Typesense union).
 func (h *Handler) serveMultiSearch(w http.ResponseWriter, r *http.Request, ms dialect.MultiSearcher) error {
 	start := time.Now()
+	liftDeadline := h.bodyDeadline(w)
 	body, err := h.readBody(r)
+	liftDeadline()
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
@@ -32,6 +34,16 @@ func (h *Handler) serveMultiSearch(w http.ResponseWriter, r *http.Request, ms di
 		return h.write(w, h.errorAnswer(err))
 	}
 	only := r.Header.Get("Federate-Shards")
+	if err := h.checkCalls(len(m.Queries), h.askedShards(only)); err != nil {
+		return h.write(w, h.errorAnswer(err))
+	}
+	release, err := h.admit(r.Context())
+	if err != nil {
+		return h.writeRefused(w, err)
+	}
+	defer release()
+	p = p.charged(h)
+	defer p.charge.release()
 	var ans *answer
 	if m.Fused {
 		ans = h.fusedSearch(r.Context(), p, ms, m, only, start)
@@ -138,7 +150,15 @@ func (h *Handler) fusedSearch(ctx context.Context, p *parentState, ms dialect.Mu
 			}
 		}
 	}
-	fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	if len(m.Queries) > 0 && len(m.Queries[0].Sort) > 0 {
+		// A federated search sorts every search alike (the engines require
+		// it): the fused list is the exact sorted merge.
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = m.Offset, limit
+		fused.Result = merge.Sorted(lists, failed, m.Queries[0].Sort, opts)
+	} else {
+		fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	}
 	fused.Positions = positions(fused.Result.Hits, lists, from)
 	fused.FacetsByIndex = h.facetsByIndex(m, lists, from)
 	fused.Took = time.Since(start)

@@ -31,7 +31,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 // serveSearch answers one search (or count).
 func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	liftDeadline := h.bodyDeadline(w)
 	q, body, err := h.decodeRequest(r)
+	liftDeadline()
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
@@ -44,10 +46,19 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
-	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
+	release, err := h.admit(r.Context())
+	if err != nil {
+		return h.writeRefused(w, err)
+	}
+	defer release()
+	run := func(ctx context.Context) *answer {
+		pc := p.charged(h)
+		defer pc.charge.release()
+		return h.answer(ctx, pc, q, reqs, start)
+	}
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
 	}
@@ -150,8 +161,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
 	if err != nil {
-		return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
-			Message: "reading the request body failed: " + err.Error()}
+		return nil, h.bodyError(err)
 	}
 	if int64(len(b)) > h.MaxRequestBody {
 		return nil, tooLarge(h.MaxRequestBody)
@@ -182,6 +192,7 @@ func (h *Handler) applyWindow(q *dialect.Query) error {
 // dialect cannot express fails the whole request with a 400 that names
 // the shard: dropping part of the query silently would return wrong hits.
 func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Request, error) {
+	q.IDField = h.dedupeField()
 	var want map[string]bool
 	if only != "" {
 		want = make(map[string]bool)
@@ -193,13 +204,20 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			want[name] = true
 		}
 	}
+	if err := h.checkQuery(q); err != nil {
+		return nil, err
+	}
 	reqs := make([]*dialect.Request, len(h.Shards))
 	for i, s := range h.Shards {
 		if want != nil && !want[s.Name] {
 			continue
 		}
-		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
-		req, err := s.dialect.BuildRequest(q, t)
+		index, err := s.targetIndex(q)
+		if err != nil {
+			return nil, err
+		}
+		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
+		req, err := dialect.BuildShardRequest(s.dialect, q, t)
 		if err != nil {
 			var de *dialect.Error
 			if errors.As(err, &de) {
@@ -236,9 +254,10 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	lists := make([]merge.List, 0, len(results))
 	failed := 0
 	for i, r := range results {
-		resp.Shards[i] = r.report
+		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
+			dialect.Annotate(h.Shards[i].dialect, q, &r.list, h.dedupeField())
 			lists = append(lists, r.list)
 		case dialect.StatusSkipped:
 		default:
@@ -246,7 +265,13 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 			resp.Complete = false
 		}
 	}
-	resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	if len(q.Sort) > 0 {
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = q.Offset, q.Limit
+		resp.Result = merge.Sorted(lists, failed, q.Sort, opts)
+	} else {
+		resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	}
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}

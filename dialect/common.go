@@ -342,31 +342,25 @@ func isLiteral(v string) bool {
 // appendShardStatus writes, for dialects without a partial-result field of
 // their own, {"complete":false,"shards":{...}}.
 func appendShardStatus(b []byte, rs []ShardReport) []byte {
-	b = append(b, `{"complete":false,"shards":{`...)
+	b = append(b, `{"complete":false,"shards":`...)
+	b = appendShardMap(b, rs)
+	return append(b, '}')
+}
+
+// appendShardMap writes {name: {status object}, ...} in config order, each
+// object by AppendShardStatus.
+func appendShardMap(b []byte, rs []ShardReport) []byte {
+	b = append(b, '{')
 	for i, r := range rs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		if r.Replica != "" {
-			b = append(b, `,"replica":`...)
-			b = appendString(b, r.Replica)
-		}
-		if r.HTTPStatus != 0 {
-			b = append(b, `,"http_status":`...)
-			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		}
-		if r.Status != StatusOK {
-			b = append(b, `,"reason":`...)
-			b = appendString(b, shardReason(r))
-		}
+		b = append(b, `:{`...)
+		b = AppendShardStatus(b, r)
 		b = append(b, '}')
 	}
-	return append(b, "}}"...)
+	return append(b, '}')
 }
 
 // codeForStatus is the error code of an error that has none, by status.

@@ -11,10 +11,11 @@ import (
 
 func (d esDialect) BuildRequest(q *Query, t Target) (*Request, error) {
 	index := targetIndex(q, t)
-	path := "/_search"
-	if index != "" {
-		path = "/" + url.PathEscape(index) + "/_search"
+	if index == "" {
+		// /_search would search every index of the cluster.
+		return nil, esIllegal("Shard " + t.Shard + " needs an index: set `index` on the shard or call /{index}/_search.")
 	}
+	path := "/" + url.PathEscape(index) + "/_search"
 	limit := windowLimit(t, d.DefaultLimit())
 	var m map[string]any
 	if sameFamily(q.Dialect, d.name) {

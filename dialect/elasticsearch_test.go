@@ -34,7 +34,9 @@ func TestESDecodeRequest(t *testing.T) {
 			want: Query{Text: "drive", Filter: &Filter{And: []Clause{{"genre", []string{"crime"}}, {"year", []string{"2011", "2012"}}, {"lang", []string{"en"}}}}}},
 		{name: "match_all", method: "POST", target: "/m/_search", body: `{"query":{"match_all":{}}}`, want: Query{Index: "m"}},
 		{name: "range is raw", method: "POST", target: "/m/_search", body: `{"query":{"range":{"year":{"gte":2000}}}}`, want: Query{Index: "m", RawFilter: true}},
-		{name: "should is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}}]}}}`, want: Query{Index: "m", RawFilter: true}},
+		{name: "should of one field is IN", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}},{"term":{"a":2}}]}}}`,
+			want: Query{Index: "m", Filter: &Filter{And: []Clause{{Field: "a", Values: []string{"1", "2"}}}}}},
+		{name: "should across fields is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}},{"term":{"b":1}}]}}}`, want: Query{Index: "m", RawFilter: true}},
 		{name: "two texts is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"must":[{"match":{"a":"x"}},{"match":{"b":"y"}}]}}}`, want: Query{Index: "m", RawFilter: true}},
 		{name: "url params", method: "GET", target: "/m/_search?q=title:heat&from=2&size=3&explain=true&_source=false",
 			body: `{"from":9,"query":{"range":{"x":{"gt":1}}}}`,
@@ -100,10 +102,14 @@ func TestESBuildRequest(t *testing.T) {
 		t.Errorf("aggs/_source = %v", m)
 	}
 
-	r, _ = d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Limit: 5})
+	r, _ = d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Index: "films", Limit: 5})
 	m = decodeJSON(t, r.Body)
-	if r.Path != "/_search" || dig(m, "query", "match_all") == nil {
+	if r.Path != "/films/_search" || dig(m, "query", "match_all") == nil {
 		t.Errorf("empty query = %s %v", r.Path, m)
+	}
+	// No index from the shard or the client: never /_search over every index.
+	if _, err := d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Limit: 5}); err == nil || asError(t, err).Status != 400 {
+		t.Errorf("no index: %v, want a 400", err)
 	}
 	if _, err := d.BuildRequest(&Query{Dialect: "meilisearch", RawFilter: true}, target); asError(t, err).Status != 400 || asError(t, err).Code != "unsupported_filter" {
 		t.Errorf("raw filter: %v", err)

@@ -16,7 +16,7 @@ func (f federate) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, h.ID)
+		b = appendString(b, hitID(h))
 		b = append(b, `,"score":`...)
 		b = appendFloat(b, h.Score)
 		b = append(b, `,"shard":`...)
@@ -82,31 +82,8 @@ func appendFederateFacets(b []byte, facets []merge.Facet) []byte {
 }
 
 func appendFederateShards(b []byte, shards []ShardReport) []byte {
-	b = append(b, `,"shards":{`...)
-	for i, r := range shards {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		b = append(b, `,"replica":`...)
-		b = appendString(b, r.Replica)
-		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		b = append(b, `,"reason":`...)
-		reason := ""
-		if r.Status != StatusOK {
-			reason = shardReason(r)
-		}
-		b = appendString(b, reason)
-		b = append(b, `,"hits":`...)
-		b = strconv.AppendInt(b, int64(r.Hits), 10)
-		b = append(b, '}')
-	}
-	return append(b, '}')
+	b = append(b, `,"shards":`...)
+	return appendShardMap(b, shards)
 }
 
 func (federate) EncodeError(e *Error) []byte {

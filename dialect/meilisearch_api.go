@@ -233,7 +233,7 @@ func (m meilisearch) EncodeFused(mq *Multi, res *Fused) ([]byte, error) {
 		fed = appendFloat(fed, h.Score)
 		prov = appendFederation(prov[:0], h, mq.Queries[pos].Explain)
 		fed = append(append(fed, ','), prov[1:]...)
-		b = appendObjectWith(b, h.Doc, field{"_federation", fed})
+		b = appendObjectWith(b, meiliDoc(mq.Queries[pos], h), field{"_federation", fed})
 	}
 	b = append(b, `],"processingTimeMs":`...)
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)

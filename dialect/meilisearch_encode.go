@@ -49,7 +49,7 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		}
 		fed = appendFederation(fed[:0], h, q.Explain)
 		fs = append(fs, field{"_federation", fed})
-		b = appendObjectWith(b, h.Doc, fs...)
+		b = appendObjectWith(b, meiliDoc(q, h), fs...)
 	}
 	b = append(b, `],"query":`...)
 	b = appendString(b, q.Text)

@@ -57,7 +57,9 @@ func (s solr) BuildRequest(q *Query, t Target) (*Request, error) {
 			p.Add("facet.field", f)
 		}
 	}
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "fq", nil); err != nil {
+		return nil, err
+	}
 	return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
 }
 
@@ -84,7 +86,9 @@ func formatSolrClause(c Clause, t Target) (string, error) {
 // rewritten (and wt=json, which the decoder needs).
 func solrPassThrough(q *Query, t Target, path string, limit int, extra url.Values) (*Request, error) {
 	p := cloneParams(q.Params)
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "fq", nil); err != nil {
+		return nil, err
+	}
 	p.Set("wt", "json")
 	if len(q.Body) == 0 {
 		p.Set("start", strconv.Itoa(t.Offset))
@@ -123,8 +127,9 @@ type solrAnswer struct {
 	FacetCounts struct {
 		FacetFields map[string]json.RawMessage `json:"facet_fields"`
 	} `json:"facet_counts"`
-	Facets map[string]json.RawMessage `json:"facets"`
-	Error  json.RawMessage            `json:"error"`
+	Facets       map[string]json.RawMessage     `json:"facets"`
+	Error        json.RawMessage                `json:"error"`
+	Highlighting map[string]map[string][]string `json:"highlighting"`
 }
 
 func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
@@ -170,6 +175,7 @@ func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
 	if err := decodeSolrFacets(&l, a.FacetCounts.FacetFields, a.Facets); err != nil {
 		return merge.List{}, err
 	}
+	attachSolrHighlights(&l, a.Highlighting)
 	return l, nil
 }
 

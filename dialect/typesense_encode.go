@@ -49,8 +49,10 @@ func appendTSResult(b []byte, q *Query, res *Response, positions []int) []byte {
 		}
 		h := &r.Hits[i]
 		b = append(b, `{"document":`...)
-		b = appendDoc(b, h.Doc)
-		b = append(b, `,"highlight":{},"highlights":[],"text_match":`...)
+		b = appendDoc(b, withID(h.Doc, "id", h))
+		b = append(b, ',')
+		b = appendTSHighlights(b, q, h)
+		b = append(b, `,"text_match":`...)
 		b = strconv.AppendInt(b, tsTextMatch(h.Score), 10)
 		if positions != nil {
 			b = append(b, `,"search_index":`...)

@@ -68,7 +68,9 @@ func (ts typesense) BuildRequest(q *Query, t Target) (*Request, error) {
 			p.Set("include_fields", strings.Join(append(append([]string{}, q.Fields...), "id"), ","))
 		}
 	}
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "filter_by", andScript("`")); err != nil {
+		return nil, err
+	}
 	if p.Get("query_by") == "" {
 		return nil, tsError(http.StatusBadRequest, "Shard "+t.Shard+" (typesense) needs query_by: give it in the shard's index, e.g. \""+name+"?query_by=title,description\".")
 	}

@@ -11,6 +11,7 @@ require (
 	github.com/elastic/go-elasticsearch/v9 v9.5.2
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/meilisearch/meilisearch-go v0.37.0
+	github.com/miekg/dns v1.1.73
 	github.com/opensearch-project/opensearch-go/v4 v4.8.1
 	github.com/typesense/typesense-go/v2 v2.0.0
 )
@@ -29,6 +30,7 @@ require (
 	go.opentelemetry.io/otel v1.46.0 // indirect
 	go.opentelemetry.io/otel/metric v1.46.0 // indirect
 	go.opentelemetry.io/otel/trace v1.46.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 )
 
 require (
