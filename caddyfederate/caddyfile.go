@@ -33,6 +33,7 @@ import (
 //		require           <shard>...
 //		max_request_body  <size>
 //		max_response_size <size>
+//		cache { ... }     # see parseCache
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
@@ -89,6 +90,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			}
 		case "merge":
 			f.Merge, err = parseMerge(h.Dispenser)
+		case "cache":
+			f.Cache, err = parseCache(h.Dispenser)
 		case "dedupe":
 			err = oneArg(h.Dispenser, &f.Dedupe)
 		case "limit":

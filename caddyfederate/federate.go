@@ -99,6 +99,10 @@ type Handler struct {
 	// method, path, query, body and credentials headers). Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
 
+	// Cache complete answers, coherent with writes through federate routes
+	// over the same shards; see CacheConfig. Default: off.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	// The shards, in priority order: when fused scores tie, the hit of the
 	// shard listed first wins.
 	Shards []*Shard `json:"shards,omitempty"`
@@ -109,6 +113,7 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+	cache     *responseCache
 
 	// Shard calls still running, and whether Cleanup has run: Caddy
 	// cleans a replaced config up while its last requests are still in
@@ -174,6 +179,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.flights = new(flights)
 	h.calls = new(calls)
+	fed, route, err := h.configHashes()
+	if err != nil {
+		return fmt.Errorf("federate: hashing the config: %w", err)
+	}
 	if err := registerMetrics(ctx); err != nil {
 		return fmt.Errorf("federate: registering metrics: %w", err)
 	}
@@ -214,6 +223,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("federate: require names shard %q, which is not configured", name)
 		}
 		h.required = append(h.required, i)
+	}
+	if err := h.provisionCache(ctx, fed, route); err != nil {
+		return err
 	}
 	// Started last: nothing after it can fail, so Cleanup always stops it.
 	if h.mergeOpts.Auto != nil {
@@ -329,6 +341,9 @@ func (h *Handler) Validate() error {
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
 	unregisterRoute(h)
+	if h.cache != nil {
+		h.cache.cleanup()
+	}
 	if h.stop != nil {
 		close(h.stop)
 	}

@@ -36,6 +36,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if qs, err := h.splitSearches(q); err != nil {
 		return h.write(w, h.errorAnswer(err))
 	} else if qs != nil {
+		if h.cache != nil {
+			return h.serveCached(w, r, body, h.cacheDeps(qs...), func(ctx context.Context) *answer { return h.multiSearch(ctx, p, qs, only, start) })
+		}
 		return h.write(w, h.multiSearch(r.Context(), p, qs, only, start))
 	}
 	reqs, err := h.shardRequests(q, only)
@@ -43,6 +46,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return h.write(w, h.errorAnswer(err))
 	}
 	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
+	if h.cache != nil {
+		return h.serveCached(w, r, body, h.cacheDeps(q), run)
+	}
 	var ans *answer
 	if h.coalescing() {
 		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
