@@ -66,6 +66,9 @@ type shardStatus struct {
 	Dialect   string                 `json:"dialect"`
 	Upstreams []upstreamStatus       `json:"upstreams"`
 	Latency   []health.UpstreamStats `json:"latency"`
+	// The shard's last failure with its full reason (clients see a
+	// generic one unless the route sets expose_shard_errors).
+	LastFailure *failure `json:"last_failure,omitempty"`
 }
 
 type upstreamStatus struct {
@@ -107,6 +110,7 @@ func (h *Handler) status() routeStatus {
 		if s.tracker != nil {
 			ss.Latency = s.tracker.Snapshot()
 		}
+		ss.LastFailure = s.lastFailure()
 		rs.Shards = append(rs.Shards, ss)
 	}
 	return rs

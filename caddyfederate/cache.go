@@ -212,18 +212,49 @@ func indexName(s string) string {
 	return s
 }
 
-// cacheKey identifies the answer a request gets: everything coalescing
-// separates (dialect, method, path, query, body, credentials), and the host
-// name without the port, so that instances listening on different ports
-// under one name share entries.
+// cacheKey identifies the answer a request gets: what tenant-safe
+// coalescing separates (requestKey), with three exceptions that cannot
+// change a shard request. The listening port is left out of the host, so
+// that instances listening on different ports under one host name share
+// entries, and the client's port out of its address, unless a shard config
+// references a port placeholder; Cache-Control and Pragma are left out, so
+// that a no-cache request refreshes the entry the others read.
 func (h *Handler) cacheKey(r *http.Request, body []byte) string {
-	host := r.Host
-	if hn, _, err := net.SplitHostPort(host); err == nil {
-		host = hn
+	kr := new(http.Request)
+	*kr = *r
+	if !h.keyNeedsPort() {
+		kr.Host = hostOnly(r.Host)
+		kr.RemoteAddr = hostOnly(r.RemoteAddr)
 	}
-	k := coalesceKey(h.Dialect, r, body) + "\x00" + strings.ToLower(host)
-	s := sha256.Sum256([]byte(k))
+	if r.Header.Get("Cache-Control") != "" || r.Header.Get("Pragma") != "" {
+		kr.Header = r.Header.Clone()
+		kr.Header.Del("Cache-Control")
+		kr.Header.Del("Pragma")
+	}
+	s := sha256.Sum256([]byte(h.requestKey(kr, body)))
 	return hex.EncodeToString(s[:])
+}
+
+// keyNeedsPort reports whether a shard config references a placeholder
+// that holds a port ({http.request.port}, {http.request.hostport},
+// {http.request.remote}, {http.request.remote.port}).
+func (h *Handler) keyNeedsPort() bool {
+	if h.key == nil {
+		return true
+	}
+	for _, ph := range h.key.placeholders {
+		if strings.Contains(ph, "port") || ph == "http.request.remote" {
+			return true
+		}
+	}
+	return false
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
 }
 
 // serveCached answers from the cache, or runs the fan-out (once for all

@@ -19,6 +19,7 @@ import (
 //	federate [<matcher>] {
 //		name              <route name>
 //		coalesce          on|off
+//		expose_shard_errors
 //		broadcast
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
@@ -40,6 +41,7 @@ import (
 //			weight  <float>
 //			timeout <duration>
 //			hedge   <delay>|auto|off [budget <percent>]
+//			forward_credentials
 //			json {            # only with dialect json
 //				method <GET|POST>
 //				path   <path?query with {federate.q} {federate.offset} {federate.limit} {federate.index}>
@@ -72,6 +74,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		switch opt {
 		case "name":
 			err = oneArg(h.Dispenser, &f.Name)
+		case "expose_shard_errors":
+			f.ExposeShardErrors = true
+			if h.NextArg() {
+				return nil, h.ArgErr()
+			}
 		case "broadcast":
 			f.Broadcast = true
 			if h.NextArg() {
@@ -154,6 +161,13 @@ func parseShard(h httpcaddyfile.Helper) (*Shard, error) {
 			err = oneArg(seg, &s.Dialect)
 		case "index":
 			err = oneArg(seg, &s.Index)
+		case "forward_credentials":
+			s.ForwardCredentials = true
+			if seg.NextArg() {
+				return nil, seg.ArgErr()
+			}
+			seg.Delete()
+			continue
 		case "weight":
 			var w string
 			if err = oneArg(seg, &w); err == nil {

@@ -109,7 +109,7 @@ func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport 
 	rep := dialect.ShardReport{Name: s.Name, Status: dialect.StatusTimeout, Took: time.Duration(h.Timeout)}
 	rep.Reason = "no answer within the route timeout (" + time.Duration(h.Timeout).String() + ")"
 	if ctx.Err() == context.Canceled {
-		rep.Status, rep.Reason = dialect.StatusError, "the client went away before the shard answered"
+		rep.Status, rep.Reason = dialect.StatusError, reasonClientGone
 	}
 	return rep
 }
@@ -123,6 +123,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		res.report.Took = time.Since(start)
 		observeShard(h.name(), s.Name, res.report)
 		h.logShard(res.report)
+		s.noteOutcome(res.report)
 	}()
 	if s.unavailable(h.name()) {
 		res.index = s.index
@@ -149,6 +150,7 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 	res.report.Name = s.Name
 	sw := newShardWriter(h.MaxResponseSize)
 	req, repl := p.subRequest(ctx, sw, sreq)
+	s.stripCredentials(req, repl)
 	err := serveRecovered(s.proxy, sw, req)
 	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
 	res.report.HTTPStatus = sw.status

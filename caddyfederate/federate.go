@@ -95,8 +95,22 @@ type Handler struct {
 	// on its own route (a matcher for the write paths). Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
 
-	// Share one fan-out among identical concurrent requests (same route,
-	// method, path, query, body and credentials headers). Default: true.
+	// Tell clients each failed shard's full reason and the replica that
+	// answered: upstream addresses, dial errors, the start of an
+	// upstream's error body. For debugging: by default clients get a
+	// generic reason (timeout, connection failed, upstream status class,
+	// invalid answer) and no addresses; the full reason is always in the
+	// logs and the admin API (/federate/status). Default: false.
+	ExposeShardErrors bool `json:"expose_shard_errors,omitempty"`
+
+	// Share one fan-out among concurrent requests whose shard requests
+	// would be identical: same route, method, Host, path, query, body,
+	// every request header but a documented few that cannot change an
+	// answer (Accept-Encoding, Content-Length, Expect, User-Agent,
+	// Traceparent, Tracestate, X-Request-Id, unless a shard config names
+	// them), the vars and authenticated user earlier handlers set, every
+	// placeholder the shard configs reference, and the client address when
+	// a shard config depends on it. Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
 
 	// Cache complete answers, coherent with writes through federate routes
@@ -113,6 +127,7 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+	key       *keySpec      // what requestKey holds beyond the request
 	cache     *responseCache
 
 	// Shard calls still running, and whether Cleanup has run: Caddy
@@ -232,6 +247,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.stop = make(chan struct{})
 		go refreshAuto(h.mergeOpts.Auto, h.stop)
 	}
+	h.provisionKey()
 	registerRoute(h)
 	return nil
 }

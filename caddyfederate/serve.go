@@ -51,7 +51,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
 	}
@@ -219,7 +219,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	lists := make([]merge.List, 0, len(results))
 	failed := 0
 	for i, r := range results {
-		resp.Shards[i] = r.report
+		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
 			lists = append(lists, r.list)

@@ -42,6 +42,14 @@ type Shard struct {
 	// Default: the route's timeout.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// Send the client's credentials to this shard: the Authorization,
+	// Proxy-Authorization and Cookie headers, the engines' API-key headers
+	// (X-Meili-API-Key, X-TYPESENSE-API-KEY, X-Api-Key, ...) and API-key
+	// query parameters (x-typesense-api-key). Without it they are removed
+	// from the shard request; the shard's own `header_up` (e.g. an
+	// operator key) still applies. Default: false.
+	ForwardCredentials bool `json:"forward_credentials,omitempty"`
+
 	// Hedged requests to a second replica; nil means off.
 	Hedge *HedgeConfig `json:"hedge,omitempty"`
 
@@ -60,10 +68,13 @@ type Shard struct {
 	index   int             // position in the route's config
 	tracker *health.Tracker // latency history, shared across reloads by trackerKey
 	budget  *health.Budget  // hedge tokens; nil allows every hedge
+	// last failure, for the admin API
+	failures *lastFailure
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	s.index = index
+	s.failures = new(lastFailure)
 	if s.Weight < 0 {
 		return fmt.Errorf("weight must not be negative, got %v", s.Weight)
 	}
