@@ -20,6 +20,17 @@ import (
 // new random value, which no stored entry carries.
 const gensLifetime = 30 * 24 * time.Hour
 
+func init() { redis.SetLogger(redisLog{}) }
+
+// redisLog sends go-redis's own messages (a failed dial, a pool error) to
+// Caddy's log at debug level: the cache reports store failures itself, as
+// warnings limited to one a second, and a metric.
+type redisLog struct{}
+
+func (redisLog) Printf(_ context.Context, format string, v ...any) {
+	caddy.Log().Named("federate.cache.redis").Debug(fmt.Sprintf(format, v...))
+}
+
 // RedisConfig is the connection of the `redis` cache store.
 type RedisConfig struct {
 	// The server: `host:port`, or a `redis://` or `rediss://` (TLS) URL,
