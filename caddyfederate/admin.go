@@ -77,6 +77,7 @@ type upstreamStatus struct {
 	Available   bool   `json:"available"`
 	NumRequests int    `json:"num_requests"`
 	Fails       int    `json:"fails"`
+	Stale       bool   `json:"stale"` // missed a write: out of the search rotation until cleared
 }
 
 func (adminStatus) serve(w http.ResponseWriter, r *http.Request) error {
@@ -104,7 +105,7 @@ func (h *Handler) status() routeStatus {
 					continue
 				}
 				ss.Upstreams = append(ss.Upstreams, upstreamStatus{Address: u.String(), Healthy: u.Healthy(),
-					Available: u.Available(), NumRequests: u.Host.NumRequests(), Fails: u.Host.Fails()})
+					Available: u.Available(), NumRequests: u.Host.NumRequests(), Fails: u.Host.Fails(), Stale: isStale(h.name(), s.Name, u.String())})
 			}
 		}
 		if s.tracker != nil {

@@ -139,6 +139,7 @@ func (h *Handler) provisionCache(ctx caddy.Context, fed, route string) error {
 		return fmt.Errorf("federate: unknown cache store %q; use memory or redis", cc.Store)
 	}
 	h.cache = c
+	h.writeHooks = append(h.writeHooks, h.invalidateWrite)
 	return nil
 }
 

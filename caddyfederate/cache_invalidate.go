@@ -35,6 +35,11 @@ func (h *Handler) invalidateWhenDone(ctx context.Context, indexes []string, done
 	}
 	c, deps := h.cache, invalidationDeps(indexes)
 	err := c.invalidate(ctx, deps)
+	select {
+	case <-done:
+		return err // already applied everywhere: nothing was filled in between
+	default:
+	}
 	if done == nil {
 		return err
 	}
@@ -47,6 +52,13 @@ func (h *Handler) invalidateWhenDone(ctx context.Context, indexes []string, done
 		}
 	}()
 	return err
+}
+
+// invalidateWrite is the cache's write hook: a write through this route
+// invalidates its indexes before it is answered (waiting at most the cache
+// timeout), and again once it is applied everywhere.
+func (h *Handler) invalidateWrite(ctx context.Context, indexes []string, pending <-chan struct{}) {
+	_ = h.invalidateWhenDone(ctx, indexes, pending)
 }
 
 func invalidationDeps(indexes []string) []string {

@@ -20,7 +20,8 @@ import (
 //		name              <route name>
 //		coalesce          on|off
 //		expose_shard_errors
-//		broadcast
+//		writes            off|route [<id field>]|broadcast   # broadcast alone: the same as writes broadcast
+//		write_timeout     <duration>
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
 //			depth            <n>
@@ -84,6 +85,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			if h.NextArg() {
 				return nil, h.ArgErr()
 			}
+		case "writes", "write_timeout":
+			err = parseWrites(h.Dispenser, f)
 		case "dialect":
 			err = oneArg(h.Dispenser, &f.Dialect)
 		case "coalesce":

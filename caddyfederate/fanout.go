@@ -132,7 +132,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		res.report.Reason = "no available upstream: every replica is unhealthy or at its request limit"
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.Timeout))
+	ctx, cancel := context.WithTimeout(h.withoutStale(ctx, s), time.Duration(s.Timeout))
 	defer cancel()
 	if s.Hedge != nil && s.rp != nil {
 		return h.callHedged(ctx, p, s, sreq, out)

@@ -89,10 +89,9 @@ type Handler struct {
 	// `invalid`. Default: 8 MiB.
 	MaxResponseSize int64 `json:"max_response_size,omitempty"`
 
-	// Send every request of this route unchanged to every shard of the
-	// client's dialect and answer with each shard's outcome, instead of
-	// searching: for settings updates, document writes and deletes. Use it
-	// on its own route (a matcher for the write paths). Default: false.
+	// The same as `writes broadcast` (kept for older configs): every write
+	// endpoint of the client's dialect is sent to every replica of every
+	// shard. Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
 
 	// Tell clients each failed shard's full reason and the replica that
@@ -102,6 +101,12 @@ type Handler struct {
 	// invalid answer) and no addresses; the full reason is always in the
 	// logs and the admin API (/federate/status). Default: false.
 	ExposeShardErrors bool `json:"expose_shard_errors,omitempty"`
+
+	// Whether and how the route serves its dialect's write endpoints
+	// (documents, deletes, settings, indexes, Meilisearch tasks). A write
+	// route changes data: put authentication in front of it. Default:
+	// off (searches only).
+	Writes *WritesConfig `json:"writes,omitempty"`
 
 	// Share one fan-out among concurrent requests whose shard requests
 	// would be identical: same route, method, Host, path, query, body,
@@ -129,6 +134,9 @@ type Handler struct {
 	flights   *flights      // in-flight fan-outs for coalescing
 	key       *keySpec      // what requestKey holds beyond the request
 	cache     *responseCache
+	writes    *writeState   // nil: the route serves no writes
+	// writeHooks are told of every write (see WriteHook).
+	writeHooks []WriteHook
 
 	// Shard calls still running, and whether Cleanup has run: Caddy
 	// cleans a replaced config up while its last requests are still in
@@ -231,6 +239,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err := s.provision(ctx, h, i); err != nil {
 			return fmt.Errorf("federate: shard %q: %w", s.Name, err)
 		}
+	}
+	if err := h.provisionWrites(); err != nil {
+		return err
 	}
 	for _, name := range h.Require {
 		i := h.shardIndex(name)
@@ -360,6 +371,7 @@ func (h *Handler) Cleanup() error {
 	if h.cache != nil {
 		h.cache.cleanup()
 	}
+	h.cleanupWrites()
 	if h.stop != nil {
 		close(h.stop)
 	}

@@ -20,8 +20,8 @@ import (
 // ServeHTTP answers one search request: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if h.Broadcast {
-		return h.serveBroadcast(w, r)
+	if handled, err := h.serveWrite(w, r); handled {
+		return err
 	}
 	start := time.Now()
 	q, body, err := h.decodeRequest(r)

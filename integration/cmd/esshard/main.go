@@ -1,8 +1,9 @@
 // Command esshard is a bleve-backed search shard for the integration suite.
 // It speaks the Elasticsearch _search subset (POST|GET /{index}/_search) and
 // the Meilisearch search route (POST /indexes/{uid}/search), loads documents
-// from -load (JSONL), POST /_bulk, PUT /{index}/_doc/{id} or POST
-// /indexes/{uid}/documents, and misbehaves on request through POST /_fault.
+// from -load (JSONL), takes the Elasticsearch and Meilisearch write
+// subsets of shardapi (bulk, documents, deletes, settings, tasks), and
+// misbehaves on request through POST /_fault.
 //
 // Scores are BM25 or TF-IDF (-scoring). The index lives on disk (scorch) in a
 // temporary directory: bleve's in-memory index ignores the scoring model.
@@ -129,6 +130,31 @@ func (s *shard) Index(ctx context.Context, docs []shardapi.Doc) error {
 	return nil
 }
 
+// Delete removes documents; ids it does not hold are ignored.
+func (s *shard) Delete(ctx context.Context, ids []string) error {
+	batch := s.idx.NewBatch()
+	for _, id := range ids {
+		batch.Delete(id)
+	}
+	if err := s.idx.Batch(batch); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.src, id)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Source returns a stored document.
+func (s *shard) Source(id string) (json.RawMessage, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	src, ok := s.src[id]
+	return src, ok
+}
+
 func (s *shard) Count(ctx context.Context) (int, error) {
 	n, err := s.idx.DocCount()
 	return int(n), err
@@ -207,4 +233,8 @@ func (s *shard) query(q *shardapi.Query) query.Query {
 	return b
 }
 
-var _ shardapi.Backend = (*shard)(nil)
+var (
+	_ shardapi.Backend = (*shard)(nil)
+	_ shardapi.Deleter = (*shard)(nil)
+	_ shardapi.Sourcer = (*shard)(nil)
+)
