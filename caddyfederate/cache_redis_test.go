@@ -134,7 +134,7 @@ func TestRedisDownFailsOpen(t *testing.T) {
 func TestRedisCacheThroughCaddy(t *testing.T) {
 	addr := startRedis(t)
 	e := newFakeEngine(t, "meilisearch", fakeHit{ID: "a", Score: 1})
-	block := "cache {\n\t\t\tstore redis redis://" + addr + "/0 {\n\t\t\t\tkey_prefix t1:\n\t\t\t}\n\t\t}"
+	block := "cache {\n\t\t\ttimeout 2s\n\t\t\tstore redis redis://" + addr + "/0 {\n\t\t\t\tkey_prefix t1:\n\t\t\t}\n\t\t}"
 	url := loadSite(t, fmt.Sprint(freePort(t)), cacheSite(block, e))
 	if st, _, _ := cacheState(t, url, `{"q":"x"}`, "Host", "search.example"); st != "miss" {
 		t.Fatalf("first: %q", st)
