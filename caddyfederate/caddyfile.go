@@ -62,6 +62,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_concurrent       <n>          # default 100
 //		max_inflight_bytes   <size>       # default 128MiB
 //		request_body_timeout <duration>   # default 10s
+//		cache { ... }     # see parseCache
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
@@ -117,6 +118,8 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			f.Coalesce, err = onOffArg(d)
 		case "merge":
 			f.Merge, err = parseMerge(d)
+		case "cache":
+			f.Cache, err = parseCache(d)
 		case "dedupe":
 			err = oneArg(d, &f.Dedupe)
 		case "limit":

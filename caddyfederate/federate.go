@@ -118,6 +118,10 @@ type Handler struct {
 	// a shard config depends on it. Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
 
+	// Cache complete answers, coherent with writes through federate routes
+	// over the same shards; see CacheConfig. Default: off.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	// The shards, in priority order: when fused scores tie, the hit of the
 	// shard listed first wins.
 	Shards []*Shard `json:"shards,omitempty"`
@@ -132,7 +136,8 @@ type Handler struct {
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
 	key       *keySpec      // what requestKey holds beyond the request
-	writes    *writeState   // nil: the route serves no writes
+	cache     *responseCache
+	writes    *writeState // nil: the route serves no writes
 	// writeHooks are told of every write (see WriteHook).
 	writeHooks []WriteHook
 
@@ -200,6 +205,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.flights = new(flights)
 	h.calls = new(calls)
+	fed, route, err := h.configHashes()
+	if err != nil {
+		return fmt.Errorf("federate: hashing the config: %w", err)
+	}
 	if err := registerMetrics(ctx); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -246,6 +255,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("require names shard %q, which is not configured", name)
 		}
 		h.required = append(h.required, i)
+	}
+	if err := h.provisionCache(ctx, fed, route); err != nil {
+		return err
 	}
 	// Started last: nothing after it can fail, so Cleanup always stops it.
 	if h.mergeOpts.Auto != nil {
@@ -362,6 +374,9 @@ func (h *Handler) Validate() error {
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
 	unregisterRoute(h)
+	if h.cache != nil {
+		h.cache.cleanup()
+	}
 	h.cleanupWrites()
 	if h.stop != nil {
 		close(h.stop)

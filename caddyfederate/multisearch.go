@@ -44,13 +44,16 @@ func (h *Handler) serveMultiSearch(w http.ResponseWriter, r *http.Request, ms di
 	defer release()
 	p = p.charged(h)
 	defer p.charge.release()
-	var ans *answer
-	if m.Fused {
-		ans = h.fusedSearch(r.Context(), p, ms, m, only, start)
-	} else {
-		ans = h.multiSearch(r.Context(), p, ms, m, only, start)
+	run := func(ctx context.Context) *answer {
+		if m.Fused {
+			return h.fusedSearch(ctx, p, ms, m, only, start)
+		}
+		return h.multiSearch(ctx, p, ms, m, only, start)
 	}
-	return h.write(w, ans)
+	if h.cache != nil {
+		return h.serveCached(w, r, body, h.cacheDeps(m.Queries...), run)
+	}
+	return h.write(w, run(r.Context()))
 }
 
 // runSearches prepares and runs every search of m concurrently. A search

@@ -56,6 +56,9 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 		defer pc.charge.release()
 		return h.answer(ctx, pc, q, reqs, start)
 	}
+	if h.cache != nil {
+		return h.serveCached(w, r, body, h.cacheDeps(q), run)
+	}
 	var ans *answer
 	if h.coalescing() {
 		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
