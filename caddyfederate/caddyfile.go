@@ -315,7 +315,7 @@ func parseJSONDialect(d *caddyfile.Dispenser) (*dialect.JSONConfig, error) {
 
 // mergeStrategies are the strategies `merge` takes, in the order errors
 // list them.
-var mergeStrategies = []string{"auto", "rrf", "rrf_z", "calibrated", "score", "raw", "interleave"}
+var mergeStrategies = []string{"auto", "rrf", "rrf_z", "calibrated", "rrf_calibrated", "score", "raw", "interleave"}
 
 // parseMerge reads `merge <strategy> [args] [{ depth <n>; max_facet_values <n> }]`.
 func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
@@ -356,7 +356,7 @@ func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 			return nil, d.Errf("merge: auto takes only the hint `homogeneous`; got %v", rest)
 		}
 		mc.Homogeneous = len(rest) == 1
-	case "rrf_z", "calibrated", "raw", "interleave":
+	case "rrf_z", "calibrated", "rrf_calibrated", "raw", "interleave":
 		if len(rest) != 0 {
 			return nil, d.Errf("merge: %s takes no argument; got %v", mc.Strategy, rest)
 		}

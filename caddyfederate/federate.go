@@ -290,9 +290,9 @@ func (h *Handler) provisionMerge() error {
 		// on fleets of related scorers (BM25 next to TF-IDF), RRF on
 		// unrelated engines; auto picks between them.
 		o.Strategy = merge.AutoChoice
-	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice, merge.Calibrated:
+	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice, merge.Calibrated, merge.RRFCalibrated:
 	default:
-		return fmt.Errorf("unknown merge strategy %q; use auto, rrf, rrf_z, calibrated, score, raw or interleave", mc.Strategy)
+		return fmt.Errorf("unknown merge strategy %q; use auto, rrf, rrf_z, calibrated, rrf_calibrated, score, raw or interleave", mc.Strategy)
 	}
 	switch o.Normalizer {
 	case "", merge.MinMax, merge.ZScore, merge.L2, merge.Max, merge.None:
@@ -313,7 +313,7 @@ func (h *Handler) provisionMerge() error {
 	if o.Depth == 0 {
 		o.Depth = defaultDepth
 	}
-	if o.Strategy == merge.AutoChoice || o.Strategy == merge.Calibrated {
+	if o.Strategy == merge.AutoChoice || o.Strategy == merge.Calibrated || o.Strategy == merge.RRFCalibrated {
 		// calibrated reads the score history auto keeps.
 		o.Auto = merge.NewAuto(mc.Homogeneous)
 	}
