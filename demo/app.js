@@ -160,8 +160,7 @@ function hitTemplate(hit, { html, components }) {
 	const hl = (attr) => (hit._highlightResult?.[attr] ? components.Highlight({ hit, attribute: attr }) : hit[attr] ?? "");
 	return html`<div class="hit" data-id=${hit.id}>
 		<div class="hit-head">
-			<a class="title" href=${hit.url} target="_blank" rel="noopener">${hit.title ?? hit.name}</a>
-			<span class="name">${hl("name")}</span>
+			<a class="title" href=${hit.url} target="_blank" rel="noopener">${hl("title")}</a>
 			<span class="kind">${hit.kind === "package" ? "package" : `${hit.kind} · ${hit.pkg}`}</span>
 			<span class="badges">${shards.map((s) => html`<span class=${shardClass(s)} data-shard=${s}>${s}</span>`)}</span>
 			<button type="button" class="why" aria-expanded=${String(isOpen)}>why?</button>
