@@ -1,24 +1,24 @@
-// The demo's search page. Every search goes through the official meilisearch
-// client (served by Caddy from demo/node_modules): federate speaks the
-// Meilisearch API, so the client needs no changes. What federate adds is read
-// from where it puts it:
+// The demo's search page: an ordinary InstantSearch.js UI (search box, hits
+// with highlighting, refinement lists, pagination, sort by) over
+// instant-meilisearch, both as published on npm and served by Caddy from
+// demo/node_modules. federate speaks the Meilisearch API, so neither library
+// needs changes: instant-meilisearch sends every search as POST /multi-search
+// and the federate route answers it over the three shards.
+//
+// What federate adds is read from where it puts it, through
+// instant-meilisearch's httpClient option (a fetch that returns the parsed
+// body, so the page sees the raw answer before InstantSearch adapts it):
 //   - each hit's _federation {shard, rank, score} and, with
-//     showRankingScoreDetails, _federation.sources (one entry per shard that
-//     returned the document, with its rank, raw score and contribution);
-//   - remoteErrors {shard: {message, code}} for shards that failed;
-//   - the Server-Timing header (per shard: status and duration). The client
-//     does not expose response headers, but the browser's Resource Timing API
-//     does: PerformanceResourceTiming.serverTiming, for same-origin requests
-//     in a secure context (http://localhost is one).
-import { Meilisearch, MeilisearchApiError } from "/vendor/meilisearch/index.js";
+//     showRankingScoreDetails (added to every query here), _federation.sources
+//     (one entry per shard that returned the document, with its rank, raw
+//     score and contribution): the badges and "why?";
+//   - each result's remoteErrors {shard: {message, code}} and the
+//     Federate-Complete header: the partial-answer notice.
+// Sorting uses instant-meilisearch's "index:field:direction" index names.
+const { instantsearch, instantMeiliSearch } = window;
+const { searchBox, hits, refinementList, pagination, sortBy, stats, configure } = instantsearch.widgets;
 
 const INDEX = "godoc";
-const FACETS = ["kind", "section"];
-const LIMIT = 20;
-
-const client = new Meilisearch({ host: location.origin, timeout: 10000 });
-const index = client.index(INDEX);
-const searchURL = new URL(`/indexes/${INDEX}/search`, location.origin).href;
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, props = {}, ...children) => {
@@ -27,231 +27,186 @@ const el = (tag, props = {}, ...children) => {
 	return e;
 };
 
-const state = {
-	q: "",
-	explain: false,
-	filters: Object.fromEntries(FACETS.map((f) => [f, new Set()])),
-	shardOrder: [], // shard names in the order federate reports them, for stable badge colours
+// Shard names in the order they were first seen, for stable badge colours.
+const shardOrder = [];
+const shardClass = (name) => {
+	if (!shardOrder.includes(name)) shardOrder.push(name);
+	return `badge c${shardOrder.indexOf(name) % 6}`;
 };
 
-let seq = 0;
-let inflight = null;
-
-// search runs the current state's query and renders the answer; a newer
-// search aborts an older one still in flight.
-async function search() {
-	const mine = ++seq;
-	inflight?.abort();
-	inflight = new AbortController();
-	$("#hits").setAttribute("aria-busy", "true");
-	const started = performance.now();
-	let res;
-	try {
-		res = await index.search(state.q, {
-			limit: LIMIT,
-			facets: FACETS,
-			filter: filterExpression(),
-			showRankingScoreDetails: state.explain,
-		}, { signal: inflight.signal });
-	} catch (err) {
-		if (mine === seq) showError(err);
-		return;
-	}
-	if (mine !== seq) return;
-	const timings = await serverTimings(started);
-	if (mine !== seq) return;
-	render(res, timings, performance.now() - started);
-}
-
-// filterExpression is the Meilisearch array form: inner arrays OR values of
-// one facet, the outer array ANDs facets.
-function filterExpression() {
-	const out = [];
-	for (const [field, values] of Object.entries(state.filters)) {
-		if (values.size) out.push([...values].map((v) => `${field} = ${JSON.stringify(v)}`));
-	}
-	return out.length ? out : undefined;
-}
-
-// serverTimings returns federate's Server-Timing entries of the newest
-// search request that ended after `since`, or null when the browser does not
-// expose them (not a secure context). The entry can land a moment after the
-// response, so it is polled briefly.
-async function serverTimings(since) {
-	if (!window.isSecureContext) return null;
-	for (let i = 0; i < 20; i++) {
-		const entries = performance.getEntriesByName(searchURL).filter((e) => e.responseEnd >= since);
-		const last = entries.at(-1);
-		if (last) {
-			performance.clearResourceTimings(); // keep the buffer from filling up
-			return last.serverTiming.map((t) => ({ name: t.name, status: t.description, ms: t.duration }));
+// httpClient is instant-meilisearch's fetch: it asks every search for the
+// fusion details, and reports federate's completeness before handing the
+// parsed body back.
+async function httpClient(url, init = {}) {
+	const multi = new URL(url, location.origin).pathname === "/multi-search";
+	let body = init.body;
+	if (multi && typeof body === "string") {
+		const req = JSON.parse(body);
+		for (const q of req.queries ?? []) {
+			q.showRankingScoreDetails = true;
+			if (q.filter) q.filter = unquoteAttributes(q.filter);
 		}
-		await new Promise((r) => setTimeout(r, 10));
+		body = JSON.stringify(req);
 	}
-	return null;
+	const res = await fetch(url, { ...init, body });
+	const data = await res.json().catch(() => undefined);
+	if (!res.ok) {
+		// Quorum missed (503), every shard timed out (504), ...: federate
+		// answers in Meilisearch's error shape.
+		const err = new Error(`HTTP ${res.status}, ${data?.code ?? "error"}: ${data?.message ?? res.statusText}`);
+		showError(err);
+		throw err;
+	}
+	if (multi) report(res.headers.get("Federate-Complete"), data);
+	return data;
 }
 
-function render(res, timings, clientMs) {
+// unquoteAttributes rewrites instant-meilisearch's facet filters,
+// "kind"="func", as kind = "func": federate's Meilisearch filter parser
+// translates field = value to every shard dialect but does not yet accept a
+// quoted attribute name (Meilisearch does). Values stay quoted.
+function unquoteAttributes(f) {
+	if (Array.isArray(f)) return f.map(unquoteAttributes);
+	return typeof f === "string" ? f.replace(/^"([\w.-]+)"\s*(=|!=)\s*/, "$1 $2 ") : f;
+}
+
+// report draws the shard chips and the partial notice from one
+// /multi-search answer: its results' remoteErrors and every hit's sources.
+function report(complete, data) {
 	$("#error").hidden = true;
-	const failed = res.remoteErrors ?? {};
-	renderShards(timings, failed);
-	renderPartial(timings, failed);
-	renderFacets(res.facetDistribution ?? {});
-	const total = res.estimatedTotalHits ?? res.totalHits ?? res.hits.length;
-	$("#summary").textContent = `${res.hits.length} of ${total} hits · federate took ${res.processingTimeMs} ms · round trip ${Math.round(clientMs)} ms`;
-	$("#hits").replaceChildren(...res.hits.map(renderHit));
-	$("#hits").removeAttribute("aria-busy");
-}
-
-// renderShards draws one chip per shard: status and duration from
-// Server-Timing, the reason from remoteErrors when the shard failed.
-function renderShards(timings, failed) {
-	const names = timings ? timings.map((t) => t.name) : Object.keys(failed);
-	const chips = names.map((name) => {
-		const t = timings?.find((x) => x.name === name);
-		const status = t?.status ?? "failed";
-		const chip = el("span", { className: `shard ${status === "ok" ? "ok" : "bad"}`, title: failed[name]?.message ?? "" },
-			badge(name), el("span", { className: "status" }, status));
+	const failed = new Map();
+	for (const r of data?.results ?? []) {
+		for (const [name, e] of Object.entries(r.remoteErrors ?? {})) failed.set(name, e);
+		for (const h of r.hits ?? []) {
+			for (const s of h._federation?.sources ?? [{ shard: h._federation?.shard }]) if (s.shard) shardClass(s.shard);
+		}
+	}
+	for (const name of failed.keys()) shardClass(name);
+	const chips = shardOrder.map((name) => {
+		const e = failed.get(name);
+		const chip = el("span", { className: `shard ${e ? "bad" : "ok"}`, title: e?.message ?? "" },
+			el("span", { className: shardClass(name), textContent: name }),
+			el("span", { className: "status" }, e ? "failed" : "ok"));
+		if (e) chip.append(el("span", { className: "code" }, e.code ?? ""));
 		chip.dataset.shard = name;
-		chip.dataset.status = status;
-		if (t) chip.append(el("span", { className: "ms" }, `${t.ms.toFixed(1)} ms`));
-		if (failed[name]) chip.append(el("span", { className: "code" }, failed[name].code));
+		chip.dataset.status = e ? "failed" : "ok";
 		return chip;
 	});
-	const label = el("span", { className: "label" }, "shards");
-	if (!timings) chips.push(el("span", { className: "note" }, "per-shard timings need a secure context (open the page on localhost)"));
-	$("#shards").replaceChildren(label, ...chips);
-}
-
-// renderPartial shows the notice when a shard's hits are missing from the
-// answer: federate still answered 200, with what the other shards found.
-function renderPartial(timings, failed) {
-	const bad = new Map(Object.entries(failed).map(([name, e]) => [name, e.message]));
-	for (const t of timings ?? []) if (t.status !== "ok" && !bad.has(t.name)) bad.set(t.name, t.status);
+	$("#shards").replaceChildren(el("span", { className: "label" }, "shards"), ...chips,
+		el("span", { className: "note" }, `Federate-Complete: ${complete ?? "?"}`));
 	const box = $("#partial");
-	box.hidden = bad.size === 0;
-	if (!bad.size) return;
+	box.hidden = failed.size === 0 && complete !== "false";
+	if (box.hidden) return;
 	box.replaceChildren(
 		el("strong", {}, "Partial results: "),
-		`${bad.size} of ${state.shardOrder.length || bad.size} shards did not answer; documents only ${bad.size === 1 ? "it holds" : "they hold"} are missing below. `,
-		el("ul", {}, ...[...bad].map(([name, msg]) => el("li", {}, badge(name), " ", msg))),
+		failed.size
+			? `${failed.size} of ${shardOrder.length} shards did not answer; documents only ${failed.size === 1 ? "it holds" : "they hold"} are missing below. `
+			: "federate says this answer is incomplete. ",
+		el("ul", {}, ...[...failed].map(([name, e]) =>
+			el("li", {}, el("span", { className: shardClass(name), textContent: name }), " ", e.message ?? ""))),
 	);
 }
 
-function renderFacets(dist) {
-	const groups = FACETS.map((field) => {
-		const values = Object.entries(dist[field] ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 12);
-		for (const v of state.filters[field]) if (!values.some(([k]) => k === v)) values.push([v, 0]);
-		const items = values.map(([value, count]) => {
-			const box = el("input", { type: "checkbox", checked: state.filters[field].has(value) });
-			box.addEventListener("change", () => {
-				box.checked ? state.filters[field].add(value) : state.filters[field].delete(value);
-				search();
-			});
-			return el("li", {}, el("label", {}, box, ` ${value} `, el("span", { className: "count" }, String(count))));
-		});
-		return el("section", {}, el("h2", {}, field), el("ul", {}, ...items));
-	});
-	$("#facets").replaceChildren(...groups);
+function showError(err) {
+	const box = $("#error");
+	box.hidden = false;
+	box.textContent = `Search failed: ${err?.message ?? err}`;
 }
 
-function renderHit(hit) {
-	const li = $("#hit-template").content.firstElementChild.cloneNode(true);
-	const fed = hit._federation ?? {};
-	li.dataset.id = hit.id;
-	const title = li.querySelector(".title");
-	title.textContent = hit.title;
-	title.href = hit.url;
-	li.querySelector(".kind").textContent = hit.kind === "package" ? "package" : `${hit.kind} · ${hit.pkg}`;
-	li.querySelector(".signature").textContent = hit.signature ?? "";
-	li.querySelector(".body").textContent = excerpt(hit.body ?? "");
-	// The shard(s) the hit came from: every source when explained, else the
-	// shard whose copy is shown.
-	const shards = fed.sources ? fed.sources.map((s) => s.shard) : [fed.shard];
-	li.querySelector(".badges").replaceChildren(...shards.filter(Boolean).map(badge));
-	const why = li.querySelector(".why");
-	const box = li.querySelector(".explain");
-	if (fed.sources) box.replaceChildren(explanation(fed));
-	why.addEventListener("click", () => {
-		if (!fed.sources) { // explanations are requested on demand: turn them on and search again
-			$("#explain").checked = state.explain = true;
-			openAfterSearch.add(hit.id);
-			search();
-			return;
-		}
-		box.hidden = !box.hidden;
-		why.setAttribute("aria-expanded", String(!box.hidden));
-	});
-	if (fed.sources && openAfterSearch.delete(hit.id)) {
-		box.hidden = false;
-		why.setAttribute("aria-expanded", "true");
-	}
-	return li;
-}
+const { searchClient } = instantMeiliSearch(location.origin, "", {
+	httpClient,
+	primaryKey: "id", // objectID = the document's id, which federate carries from every shard's dialect
+	keepZeroFacets: false,
+	finitePagination: true, // page numbers from totalHits (federate answers page/hitsPerPage searches)
+});
 
-const openAfterSearch = new Set();
+const search = instantsearch({ indexName: INDEX, searchClient, future: { preserveSharedStateOnUnmount: true } });
+search.on("error", ({ error }) => showError(error));
 
-// explanation is the table of a fused hit's sources: federate's score is
-// the sum of the contributions (RRF: weight / (k + rank)).
-function explanation(fed) {
-	const rows = fed.sources.map((s) => el("tr", {},
-		el("td", {}, badge(s.shard)), el("td", {}, String(s.rank)), el("td", {}, num(s.raw)),
-		el("td", {}, num(s.normalized)), el("td", {}, num(s.contribution))));
-	return el("table", {},
-		el("caption", {}, `fused score ${num(fed.score)}, rank ${fed.rank} in shard ${fed.shard}; `,
-			fed.sources.length > 1 ? `found in ${fed.sources.length} shards, fused into one hit` : "found in one shard"),
-		el("thead", {}, el("tr", {}, ...["shard", "rank", "engine score", "normalized", "contribution"].map((h) => el("th", {}, h)))),
-		el("tbody", {}, ...rows));
-}
-
-function badge(name) {
-	if (!state.shardOrder.includes(name)) state.shardOrder.push(name);
-	const i = state.shardOrder.indexOf(name);
-	const b = el("span", { className: `badge c${i % 6}` }, name);
-	b.dataset.shard = name;
-	return b;
-}
+// Which hits have their "why?" open, by id; kept across re-renders.
+const open = new Set();
+$("#hits").addEventListener("click", (ev) => {
+	const btn = ev.target.closest("button.why");
+	if (!btn) return;
+	const li = btn.closest("[data-id]");
+	const id = li.dataset.id;
+	open.has(id) ? open.delete(id) : open.add(id);
+	li.querySelector(".explain").hidden = !open.has(id);
+	btn.setAttribute("aria-expanded", String(open.has(id)));
+});
 
 const num = (x) => (typeof x === "number" ? x.toPrecision(4) : "—");
 
-function excerpt(text) {
-	const flat = text.replace(/\s+/g, " ").trim();
-	return flat.length > 280 ? flat.slice(0, flat.lastIndexOf(" ", 280)) + " …" : flat;
+// explanation is the table of a fused hit's sources: federate's score is
+// the sum of the contributions (RRF: weight / (k + rank)).
+function explanation(fed, html) {
+	const srcs = fed.sources ?? [];
+	return html`<table>
+		<caption>fused score ${num(fed.score)}, rank ${fed.rank} in shard ${fed.shard};
+			${srcs.length > 1 ? ` found in ${srcs.length} shards, fused into one hit` : " found in one shard"}</caption>
+		<thead><tr><th>shard</th><th>rank</th><th>engine score</th><th>normalized</th><th>contribution</th></tr></thead>
+		<tbody>${srcs.map((s) => html`<tr>
+			<td><span class=${shardClass(s.shard)} data-shard=${s.shard}>${s.shard}</span></td>
+			<td>${String(s.rank)}</td><td>${num(s.raw)}</td><td>${num(s.normalized)}</td><td>${num(s.contribution)}</td>
+		</tr>`)}</tbody>
+	</table>`;
 }
 
-function showError(err) {
-	if (err?.name === "AbortError" || err?.cause?.name === "AbortError") return;
-	const box = $("#error");
-	box.hidden = false;
-	if (err instanceof MeilisearchApiError) {
-		// Quorum missed (503), every shard timed out (504), ...: federate
-		// answers in Meilisearch's error shape, which the client turns into
-		// this error.
-		box.textContent = `Search failed (HTTP ${err.response.status}, ${err.cause?.code ?? "error"}): ${err.message}`;
-	} else {
-		box.textContent = `Search failed: ${err?.message ?? err}`;
-	}
-	$("#hits").replaceChildren();
-	$("#hits").removeAttribute("aria-busy");
-	$("#summary").textContent = "";
+function hitTemplate(hit, { html, components }) {
+	const fed = hit._federation ?? {};
+	// Every shard that returned the document (fused into this one hit).
+	const shards = fed.sources ? fed.sources.map((s) => s.shard) : [fed.shard].filter(Boolean);
+	const isOpen = open.has(String(hit.id));
+	const hl = (attr) => (hit._highlightResult?.[attr] ? components.Highlight({ hit, attribute: attr }) : hit[attr] ?? "");
+	return html`<div class="hit" data-id=${hit.id}>
+		<div class="hit-head">
+			<a class="title" href=${hit.url} target="_blank" rel="noopener">${hl("title")}</a>
+			<span class="kind">${hit.kind === "package" ? "package" : `${hit.kind} · ${hit.pkg}`}</span>
+			<span class="badges">${shards.map((s) => html`<span class=${shardClass(s)} data-shard=${s}>${s}</span>`)}</span>
+			<button type="button" class="why" aria-expanded=${String(isOpen)}>why?</button>
+		</div>
+		${hit.signature ? html`<code class="signature">${hit.signature}</code>` : ""}
+		<p class="body">${hit._snippetResult?.body ? components.Snippet({ hit, attribute: "body" }) : hit.body ?? ""}</p>
+		<div class="explain" hidden=${!isOpen}>${fed.sources ? explanation(fed, html) : "no fusion details in this answer"}</div>
+	</div>`;
 }
 
-let debounce;
-$("#q").addEventListener("input", (e) => {
-	state.q = e.target.value;
-	clearTimeout(debounce);
-	debounce = setTimeout(search, 150);
-});
-$("#search-form").addEventListener("submit", (e) => {
-	e.preventDefault();
-	clearTimeout(debounce);
-	state.q = $("#q").value;
-	search();
-});
-$("#explain").addEventListener("change", (e) => {
-	state.explain = e.target.checked;
-	search();
+const facet = (attribute) => refinementList({
+	container: `#facet-${attribute}`,
+	attribute,
+	limit: 8,
+	showMore: true,
+	showMoreLimit: 30,
+	sortBy: ["count:desc", "name:asc"],
 });
 
-state.q = $("#q").value = new URLSearchParams(location.search).get("q") ?? "";
-search();
+search.addWidgets([
+	configure({ hitsPerPage: 10, attributesToSnippet: ["body:40"], snippetEllipsisText: "…" }),
+	searchBox({
+		container: "#searchbox",
+		placeholder: "Search the Go standard library, e.g. parse url",
+		autofocus: true,
+		showReset: true,
+		searchAsYouType: true,
+	}),
+	sortBy({
+		container: "#sortby",
+		items: [
+			{ label: "Relevance (RRF over the shards)", value: INDEX },
+			{ label: "id A→Z", value: `${INDEX}:id:asc` },
+			{ label: "id Z→A", value: `${INDEX}:id:desc` },
+			{ label: "package A→Z", value: `${INDEX}:pkg:asc` },
+		],
+	}),
+	stats({
+		container: "#stats",
+		templates: { text: (d, { html }) => html`${d.nbHits} hits · page ${d.page + 1} of ${d.nbPages} · federate took ${d.processingTimeMS} ms` },
+	}),
+	facet("kind"),
+	facet("section"),
+	facet("pkg"),
+	hits({ container: "#hits", templates: { item: hitTemplate, empty: (r, { html }) => html`<p>No hits for <q>${r.query}</q>.</p>` } }),
+	pagination({ container: "#pagination", padding: 2, showFirst: true, showLast: false }),
+]);
+
+search.start();

@@ -10,7 +10,7 @@
 #      integration/cmd/demo (the corpus builder);
 #   3. builds the corpus: the Go standard library's doc comments from
 #      $(go env GOROOT)/src, split into 3 JSONL files under demo/.data/corpus;
-#   4. npm install in demo/ (the meilisearch browser client the page uses);
+#   4. npm ci in demo/ (InstantSearch.js and instant-meilisearch, which the page uses);
 #   5. starts 3 shards on loopback (logs in demo/.data/logs, pids in demo/.data/run):
 #        es-bm25   127.0.0.1:9201  Elasticsearch API, BM25
 #        es-tfidf  127.0.0.1:9202  Elasticsearch API, TF-IDF
@@ -96,8 +96,8 @@ mkdir -p "$data/logs" "$data/run"
 rm -f "$data"/run/*
 "$bin/demo" -goroot "$(go env GOROOT)" -out "$data/corpus" -shards ${#shards[@]}
 
-# 4. The page's one dependency, the meilisearch client, from the lock file.
-if [[ ! -d $repo/demo/node_modules/meilisearch || $repo/demo/package-lock.json -nt $repo/demo/node_modules/.package-lock.json ]]; then
+# 4. The page's libraries (InstantSearch.js, instant-meilisearch), from the lock file.
+if [[ ! -d $repo/demo/node_modules/instantsearch.js || $repo/demo/package-lock.json -nt $repo/demo/node_modules/.package-lock.json ]]; then
 	say "npm ci in demo/"
 	(cd "$repo/demo" && npm ci --no-audit --no-fund --loglevel=error)
 fi
