@@ -92,8 +92,10 @@ func parseMeiliFilterString(s string) (clauses []Clause, fits, ok bool) {
 }
 
 // parseMeiliCondition reads `attr = value` or `attr IN [values]` at toks[i].
+// The attribute may be quoted (`"kind" = "func"`), as Meilisearch allows and
+// instant-meilisearch writes its facet filters.
 func parseMeiliCondition(toks []meiliToken, i int) (Clause, int, bool) {
-	if i+2 >= len(toks) || toks[i].quoted || isMeiliReserved(toks[i]) {
+	if i+2 >= len(toks) || (!toks[i].quoted && isMeiliReserved(toks[i])) {
 		return Clause{}, 0, false
 	}
 	field := toks[i].text

@@ -293,3 +293,15 @@ func TestMeiliEncodeError(t *testing.T) {
 		}
 	}
 }
+
+// TestMeiliQuotedAttribute: instant-meilisearch writes facet filters with a
+// quoted attribute name (`"kind"="func"`); they translate like unquoted ones.
+func TestMeiliQuotedAttribute(t *testing.T) {
+	for _, raw := range []string{`[["\"kind\"=\"func\""]]`, `"\"kind\" = \"func\""`, `["\"kind\" IN [\"func\"]"]`} {
+		f, rawOnly, err := parseMeiliFilter([]byte(raw))
+		want := &Filter{And: []Clause{{"kind", []string{"func"}}}}
+		if err != nil || rawOnly || !reflect.DeepEqual(f, want) {
+			t.Errorf("%s: %+v, rawOnly %v, %v; want %+v", raw, f, rawOnly, err, want)
+		}
+	}
+}
