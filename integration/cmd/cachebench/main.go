@@ -2,7 +2,7 @@
 // shard calls per request for a Zipf-distributed mix of queries, with the
 // cache off, the memory store and the redis store, side by side in one run.
 //
-//	cd integration && go run ./cmd/cachebench [-docs 3000] [-queries 3000] [-zipf 1.1] [-duration 10s] [-rounds 2]
+//	cd integration && go run ./cmd/cachebench [-docs 3000] [-queries 3000] [-zipf 1.1] [-duration 10s] [-rounds 2] [-long]
 //
 // It builds a corpus from the machine's Debian package lists (package
 // corpus), splits it by hash over three esshards, starts a private
@@ -47,6 +47,7 @@ import (
 type options struct {
 	docs, queries, clients, rounds int
 	zipf                           float64
+	long                           bool
 	duration                       time.Duration
 	caddy, esshard                 string
 }
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "interleaved rounds")
 	flag.Float64Var(&o.zipf, "zipf", 1.1, "Zipf exponent s (> 1) of the query mix")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one run")
+	flag.BoolVar(&o.long, "long", false, "add the long descriptions (needs apt's Translation-en lists)")
 	flag.StringVar(&o.caddy, "caddy", "", "caddy with the federate module (default bin/caddy)")
 	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: built from cmd/esshard)")
 	flag.Parse()
@@ -94,7 +96,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	docs, err := corpus.Build(ctx, corpus.Options{N: o.docs, Long: true})
+	docs, err := corpus.Build(ctx, corpus.Options{N: o.docs, Long: o.long})
 	if err != nil {
 		return err
 	}
