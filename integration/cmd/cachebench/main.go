@@ -2,7 +2,7 @@
 // shard calls per request for a Zipf-distributed mix of queries, with the
 // cache off, the memory store and the redis store, side by side in one run.
 //
-//	cd integration && go run ./cmd/cachebench [-docs 3000] [-queries 3000] [-zipf 1.1] [-duration 10s] [-rounds 2]
+//	cd integration && go run ./cmd/cachebench [-docs 3000] [-queries 3000] [-zipf 1.1] [-duration 10s] [-rounds 2] [-long]
 //
 // It builds a corpus from the machine's Debian package lists (package
 // corpus), splits it by hash over three esshards, starts a private
@@ -47,6 +47,7 @@ import (
 type options struct {
 	docs, queries, clients, rounds int
 	zipf                           float64
+	long                           bool
 	duration                       time.Duration
 	caddy, esshard                 string
 }
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "interleaved rounds")
 	flag.Float64Var(&o.zipf, "zipf", 1.1, "Zipf exponent s (> 1) of the query mix")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one run")
+	flag.BoolVar(&o.long, "long", false, "add the long descriptions (needs apt's Translation-en lists)")
 	flag.StringVar(&o.caddy, "caddy", "", "caddy with the federate module (default bin/caddy)")
 	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: built from cmd/esshard)")
 	flag.Parse()
@@ -71,6 +73,7 @@ type target struct {
 	reqs      []float64 // requests per second, per round
 	calls     []float64 // shard calls per request, per round
 	hits      []float64 // hit ratio, per round
+	bypass    []float64 // bypass ratio, per round
 }
 
 func run(ctx context.Context, o options) error {
@@ -94,7 +97,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	docs, err := corpus.Build(ctx, corpus.Options{N: o.docs, Long: true})
+	docs, err := corpus.Build(ctx, corpus.Options{N: o.docs, Long: o.long})
 	if err != nil {
 		return err
 	}
@@ -157,30 +160,31 @@ func run(ctx context.Context, o options) error {
 		}
 		for i := range targets {
 			t := targets[(i+round)%len(targets)]
-			rps, calls, hits, err := load(ctx, o, t.url, shards, queries, int64(round))
+			rps, calls, hits, bypass, err := load(ctx, o, t.url, shards, queries, int64(round))
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			fmt.Printf("round %d %-7s %8.0f req/s  %.3f shard calls/request  hit ratio %.3f\n", round+1, t.name, rps, calls, hits)
-			t.reqs, t.calls, t.hits = append(t.reqs, rps), append(t.calls, calls), append(t.hits, hits)
+			fmt.Printf("round %d %-7s %8.0f req/s  %.3f shard calls/request  hits %.3f  bypasses %.3f\n", round+1, t.name, rps, calls, hits, bypass)
+			t.reqs, t.calls, t.hits, t.bypass = append(t.reqs, rps), append(t.calls, calls), append(t.hits, hits), append(t.bypass, bypass)
 		}
 	}
-	fmt.Printf("\n| cache | requests/s (median) | shard calls per request | hit ratio |\n|---|---:|---:|---:|\n")
+	fmt.Printf("\n| cache | requests/s (median) | shard calls per request | hits | bypasses |\n|---|---:|---:|---:|---:|\n")
 	for _, t := range targets {
-		fmt.Printf("| %s | %.0f | %.3f | %.3f |\n", t.name, median(t.reqs), median(t.calls), median(t.hits))
+		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.3f |\n", t.name, median(t.reqs), median(t.calls), median(t.hits), median(t.bypass))
 	}
 	return nil
 }
 
 // load runs one target for o.duration and returns requests per second,
-// shard calls per request and the fraction of Federate-Cache hits.
-func load(ctx context.Context, o options, url string, shards, queries []string, seed int64) (float64, float64, float64, error) {
+// shard calls per request and the fractions of Federate-Cache hits and
+// bypasses (a bypass on a complete answer: the store was skipped).
+func load(ctx context.Context, o options, url string, shards, queries []string, seed int64) (rps, calls, hitRatio, bypassRatio float64, err error) {
 	before, err := shardSearches(shards)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients}, Timeout: 10 * time.Second}
-	var n, hits, failed atomic.Int64
+	var n, hits, bypass, failed atomic.Int64
 	var firstErr atomic.Value
 	deadline := time.Now().Add(o.duration)
 	var wg sync.WaitGroup
@@ -206,23 +210,26 @@ func load(ctx context.Context, o options, url string, shards, queries []string, 
 					continue
 				}
 				n.Add(1)
-				if resp.Header.Get("Federate-Cache") == "hit" {
+				switch resp.Header.Get("Federate-Cache") {
+				case "hit":
 					hits.Add(1)
+				case "bypass":
+					bypass.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if f := failed.Load(); f > 0 {
-		return 0, 0, 0, fmt.Errorf("%d failed requests (first: %v)", f, firstErr.Load())
+		return 0, 0, 0, 0, fmt.Errorf("%d failed requests (first: %v)", f, firstErr.Load())
 	}
 	after, err := shardSearches(shards)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	total := float64(n.Load())
-	return total / o.duration.Seconds(), float64(after-before) / total, float64(hits.Load()) / total, nil
+	return total / o.duration.Seconds(), float64(after-before) / total, float64(hits.Load()) / total, float64(bypass.Load()) / total, nil
 }
