@@ -16,15 +16,12 @@ import (
 // under the two loads of issue 12: one Typesense multi_search of 2,000
 // searches, and 30 concurrent requests for the largest window (1,000 hits)
 // over 4 shards. It only runs with FEDERATE_MEMORY=1 (a measurement, not a
-// check); FEDERATE_CADDY=<binary> measures another build (e.g. main's).
+// check); CADDY_BIN=<binary> measures another build (e.g. main's).
 func TestSecurityPeakMemory(t *testing.T) {
 	if os.Getenv("FEDERATE_MEMORY") != "1" {
 		t.Skip("a measurement: set FEDERATE_MEMORY=1")
 	}
-	bin := os.Getenv("FEDERATE_CADDY")
-	if bin == "" {
-		bin = federateBin(t)
-	}
+	bin := federateBin(t)
 	docs := corpus1000(t)
 	var shards []*harness.Shard
 	for i := 0; i < 4; i++ {
