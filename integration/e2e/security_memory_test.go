@@ -60,6 +60,8 @@ func TestSecurityPeakMemory(t *testing.T) {
 	}
 	run("typesense multi_search, 2000 searches", "\tfederate /multi_search {\n\t\tdialect typesense\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"searches":[`+strings.Join(searches, ",")+`]}`, 1)
+	run("typesense multi_search, 50 searches (the default max_searches)", "\tfederate /multi_search {\n\t\tdialect typesense\n\t\ttimeout 60s\n"+lines("")+"\t}",
+		`{"searches":[`+strings.Join(searches[:50], ",")+`]}`, 1)
 	run("30 concurrent 1000-hit windows over 4 shards", "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"q":"","limit":1000}`, 30)
 }
