@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/searchfront/caddy-federate/integration/corpus"
 	"github.com/searchfront/caddy-federate/integration/harness"
 )
 
@@ -22,7 +23,7 @@ func TestSecurityPeakMemory(t *testing.T) {
 		t.Skip("a measurement: set FEDERATE_MEMORY=1")
 	}
 	bin := federateBin(t)
-	docs := corpus1000(t)
+	docs := syntheticDocs(1000)
 	var shards []*harness.Shard
 	for i := 0; i < 4; i++ {
 		shards = append(shards, harness.StartESShard(t, harness.ShardOptions{Name: fmt.Sprintf("mem%d", i), Docs: docs, NoGzip: true}))
@@ -64,6 +65,23 @@ func TestSecurityPeakMemory(t *testing.T) {
 		`{"searches":[`+strings.Join(searches[:50], ",")+`]}`, 1)
 	run("30 concurrent 1000-hit windows over 4 shards", "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"q":"","limit":1000}`, 30)
+}
+
+// syntheticDocs are n documents of about 600 bytes with words every
+// search matches ("package"), built without the Debian archive so the
+// measurement runs anywhere and the same way for every build.
+func syntheticDocs(n int) []corpus.Doc {
+	words := strings.Fields("library development files server client network package tool data utility runtime module plugin search index engine shard replica query answer")
+	docs := make([]corpus.Doc, n)
+	for i := range docs {
+		var b strings.Builder
+		for j := 0; b.Len() < 600; j++ {
+			b.WriteString(words[(i*7+j*13)%len(words)])
+			b.WriteByte(' ')
+		}
+		docs[i] = corpus.Doc{ID: fmt.Sprintf("doc-%d", i), Title: fmt.Sprintf("package %d", i), Body: b.String(), Section: "misc"}
+	}
+	return docs
 }
 
 func pathOf(route string) string {
