@@ -17,7 +17,8 @@ import (
 // under the two loads of issue 12: one Typesense multi_search of 2,000
 // searches, and 30 concurrent requests for the largest window (1,000 hits)
 // over 4 shards. It only runs with FEDERATE_MEMORY=1 (a measurement, not a
-// check); CADDY_BIN=<binary> measures another build (e.g. main's).
+// check); CADDY_BIN=<binary> measures another build (e.g. main's), and
+// FEDERATE_MEMORY_BUDGET=<size> adds a run with that max_inflight_bytes.
 func TestSecurityPeakMemory(t *testing.T) {
 	if os.Getenv("FEDERATE_MEMORY") != "1" {
 		t.Skip("a measurement: set FEDERATE_MEMORY=1")
@@ -65,6 +66,11 @@ func TestSecurityPeakMemory(t *testing.T) {
 		`{"searches":[`+strings.Join(searches[:50], ",")+`]}`, 1)
 	run("30 concurrent 1000-hit windows over 4 shards", "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"q":"","limit":1000}`, 30)
+	if budget := os.Getenv("FEDERATE_MEMORY_BUDGET"); budget != "" { // builds with max_inflight_bytes only
+		run("30 concurrent 1000-hit windows over 4 shards, max_inflight_bytes "+budget,
+			"\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n\t\tmax_inflight_bytes "+budget+"\n"+lines("")+"\t}",
+			`{"q":"","limit":1000}`, 30)
+	}
 }
 
 // syntheticDocs are n documents of about 600 bytes with words every
