@@ -25,8 +25,15 @@ func TestClientIndexNames(t *testing.T) {
 	))
 	for _, bad := range []string{".security", "_all", "logs-%2A", "remote:idx", "a%2Cb", "a%3Fq%3D1", "a..b", "%20x", "a%2F..%2Fkeys"} {
 		resp, out := search(t, url+"/indexes/"+bad+"/search", `{"q":"a"}`)
-		// a%2F..%2Fkeys decodes to a path with no index segment at all.
-		if resp.StatusCode != 400 || (out["code"] != "invalid_index_name" && bad != "a%2F..%2Fkeys") {
+		// a%2F..%2Fkeys decodes to a path that is not a search route at
+		// all: the engine's own 404, as Meilisearch answers it.
+		if bad == "a%2F..%2Fkeys" {
+			if resp.StatusCode != 404 || out["code"] != "not_found" {
+				t.Errorf("index %s: status %d %v, want 404 not_found", bad, resp.StatusCode, out)
+			}
+			continue
+		}
+		if resp.StatusCode != 400 || out["code"] != "invalid_index_name" {
 			t.Errorf("index %s: status %d %v, want 400 invalid_index_name", bad, resp.StatusCode, out)
 		}
 	}

@@ -17,12 +17,19 @@ import (
 	"github.com/searchfront/caddy-federate/merge"
 )
 
-// ServeHTTP answers one search request: decode → fan out → collect →
+// ServeHTTP answers one client request: a search, a multi-search, an
+// endpoint the route answers itself, or the engine's own not-found error
+// (route.go). A search reads top to bottom: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if h.Broadcast {
-		return h.serveBroadcast(w, r)
+	if handled, err := h.serveWrite(w, r); handled {
+		return err
 	}
+	return h.serveRoute(w, r)
+}
+
+// serveSearch answers one search (or count).
+func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	liftDeadline := h.bodyDeadline(w)
 	q, body, err := h.decodeRequest(r)
@@ -34,21 +41,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	p, err := newParentState(r)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
-	}
-	if qs, err := h.splitSearches(q); err != nil {
-		return h.write(w, h.errorAnswer(err))
-	} else if qs != nil {
-		if err := h.checkCalls(len(qs), h.askedShards(only)); err != nil {
-			return h.write(w, h.errorAnswer(err))
-		}
-		release, err := h.admit(r.Context())
-		if err != nil {
-			return h.writeRefused(w, err)
-		}
-		defer release()
-		pc := p.charged(h)
-		defer pc.charge.release()
-		return h.write(w, h.multiSearch(r.Context(), pc, qs, only, start))
 	}
 	reqs, err := h.shardRequests(q, only)
 	if err != nil {
@@ -69,6 +61,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
+		if ans != nil {
+			defer releaseAnswer(ans.body) // only this request holds it
+		}
 	}
 	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
@@ -77,24 +72,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return h.write(w, ans)
 }
 
-// answer fans the request out, merges and encodes the result.
+// answer runs one search and encodes its answer.
 func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, reqs []*dialect.Request, start time.Time) *answer {
-	results := h.fanOut(ctx, p, reqs)
-	status, why := h.responseStatus(results)
-	resp := h.mergeResults(q, results, start)
-	observeAnswer(h.name(), status, resp.Complete)
+	s := h.search(ctx, p, q, reqs, start)
 	var ans *answer
-	if status != http.StatusOK {
-		ans = h.errorAnswer(&dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
-	} else if body, err := h.client.EncodeResponse(q, resp); err != nil {
+	if s.err != nil {
+		ans = h.errorAnswer(s.err)
+	} else if body, err := h.encodeResponse(q, s.resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {
 		ans = &answer{status: http.StatusOK, body: body}
 	}
-	ans.complete = strconv.FormatBool(resp.Complete)
-	ans.timing = serverTiming(resp)
+	releaseAnswers(s.results)
+	ans.complete = strconv.FormatBool(s.resp.Complete)
+	ans.timing = serverTiming(s.resp)
 	return ans
+}
+
+// searched is one search's outcome: the shards' results, the merged
+// response, and the error that answers it when the quorum was missed.
+type searched struct {
+	results []shardResult
+	resp    *dialect.Response
+	err     *dialect.Error
+}
+
+// search fans one search out, collects and merges it: the steps a search
+// takes whether it arrives alone or in a multi-search.
+func (h *Handler) search(ctx context.Context, p *parentState, q *dialect.Query, reqs []*dialect.Request, start time.Time) searched {
+	results := h.fanOut(ctx, p, reqs)
+	status, why := h.responseStatus(results)
+	resp := h.mergeResults(q, results, start)
+	observeAnswer(h.name(), status, resp.Complete)
+	s := searched{results: results, resp: resp}
+	if status != http.StatusOK {
+		s.err = &dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why}
+	}
+	return s
 }
 
 // answer is a finished response, shareable between coalesced requests.
@@ -108,7 +123,9 @@ type answer struct {
 // write sends ans to the client.
 func (h *Handler) write(w http.ResponseWriter, ans *answer) error {
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
+	if hdr.Get("Content-Type") == "" { // a dialect's SetHeaders may have set its media type
+		hdr.Set("Content-Type", "application/json")
+	}
 	hdr.Set("Content-Length", strconv.Itoa(len(ans.body)))
 	if ans.complete != "" {
 		hdr.Set("Federate-Complete", ans.complete)
@@ -179,6 +196,7 @@ func (h *Handler) applyWindow(q *dialect.Query) error {
 // dialect cannot express fails the whole request with a 400 that names
 // the shard: dropping part of the query silently would return wrong hits.
 func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Request, error) {
+	q.IDField = h.dedupeField()
 	var want map[string]bool
 	if only != "" {
 		want = make(map[string]bool)
@@ -203,7 +221,7 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			return nil, err
 		}
 		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
-		req, err := s.dialect.BuildRequest(q, t)
+		req, err := dialect.BuildShardRequest(s.dialect, q, t)
 		if err != nil {
 			var de *dialect.Error
 			if errors.As(err, &de) {
@@ -243,6 +261,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
+			dialect.Annotate(h.Shards[i].dialect, q, &r.list, h.dedupeField())
 			lists = append(lists, r.list)
 		case dialect.StatusSkipped:
 		default:
@@ -250,19 +269,32 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 			resp.Complete = false
 		}
 	}
-	opts := h.mergeOpts
-	opts.Offset, opts.Limit = q.Offset, q.Limit
-	if opts.Auto != nil {
-		opts.Auto.Observe(lists)
+	if len(q.Sort) > 0 {
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = q.Offset, q.Limit
+		resp.Result = merge.Sorted(lists, failed, q.Sort, opts)
+	} else {
+		resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
 	}
-	m := mergers.Get().(*merge.Merger)
-	resp.Result = m.Merge(lists, failed, opts)
-	mergers.Put(m)
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}
 	resp.Took = time.Since(start)
 	return resp
+}
+
+// fuse merges lists with the route's merge options and the window
+// [offset, offset+limit).
+func (h *Handler) fuse(lists []merge.List, failed, offset, limit int) merge.Result {
+	opts := h.mergeOpts
+	opts.Offset, opts.Limit = offset, limit
+	if opts.Auto != nil {
+		opts.Auto.Observe(lists)
+	}
+	m := mergers.Get().(*merge.Merger)
+	res := m.Merge(lists, failed, opts)
+	mergers.Put(m)
+	return res
 }
 
 // dedupeField is the field shard answers are deduplicated by: "" means the

@@ -81,7 +81,7 @@ func (h *Handler) responseStatus(results []shardResult) (int, string) {
 	}
 	for _, i := range h.required {
 		if rep := h.clientReport(results[i].report); rep.Status != dialect.StatusOK {
-			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", rep.Name, rep.Status, rep.Reason)
+			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", rep.Name, rep.Status, rep.ReasonOrDefault())
 		}
 	}
 	need := min(h.MinShards, asked)
@@ -103,7 +103,7 @@ func (h *Handler) failureSummary(results []shardResult) string {
 			b.WriteString("; ")
 		}
 		rep := h.clientReport(r.report)
-		fmt.Fprintf(&b, "%s %s (%s)", rep.Name, rep.Status, rep.Reason)
+		fmt.Fprintf(&b, "%s %s (%s)", rep.Name, rep.Status, rep.ReasonOrDefault())
 	}
 	return b.String()
 }

@@ -34,7 +34,9 @@ func TestESDecodeRequest(t *testing.T) {
 			want: Query{Text: "drive", Filter: &Filter{And: []Clause{{"genre", []string{"crime"}}, {"year", []string{"2011", "2012"}}, {"lang", []string{"en"}}}}}},
 		{name: "match_all", method: "POST", target: "/m/_search", body: `{"query":{"match_all":{}}}`, want: Query{Index: "m"}},
 		{name: "range is raw", method: "POST", target: "/m/_search", body: `{"query":{"range":{"year":{"gte":2000}}}}`, want: Query{Index: "m", RawFilter: true}},
-		{name: "should is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}}]}}}`, want: Query{Index: "m", RawFilter: true}},
+		{name: "should of one field is IN", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}},{"term":{"a":2}}]}}}`,
+			want: Query{Index: "m", Filter: &Filter{And: []Clause{{Field: "a", Values: []string{"1", "2"}}}}}},
+		{name: "should across fields is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"should":[{"term":{"a":1}},{"term":{"b":1}}]}}}`, want: Query{Index: "m", RawFilter: true}},
 		{name: "two texts is raw", method: "POST", target: "/m/_search", body: `{"query":{"bool":{"must":[{"match":{"a":"x"}},{"match":{"b":"y"}}]}}}`, want: Query{Index: "m", RawFilter: true}},
 		{name: "url params", method: "GET", target: "/m/_search?q=title:heat&from=2&size=3&explain=true&_source=false",
 			body: `{"from":9,"query":{"range":{"x":{"gt":1}}}}`,
@@ -70,7 +72,7 @@ func TestESDecodeRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := *q
-			got.Dialect, got.Method, got.Body, got.Params = "", "", nil, nil
+			got.Dialect, got.Method, got.Body, got.Params, got.Display = "", "", nil, nil, Display{} // Display: TestDecodeDisplay
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("query =\n%+v\nwant\n%+v", got, tt.want)
 			}

@@ -4,12 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"sort"
-	"strconv"
-	"strings"
-
-	"github.com/searchfront/caddy-federate/merge"
 )
 
 // federate is the project's canonical dialect: the Query fields as JSON, and
@@ -42,6 +37,7 @@ type federateBody struct {
 	Facets  []string                   `json:"facets,omitempty"`
 	Fields  []string                   `json:"fields,omitempty"`
 	Explain bool                       `json:"explain,omitempty"`
+	Sort    []string                   `json:"sort,omitempty"`
 }
 
 func (f federate) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
@@ -80,7 +76,7 @@ func (f federate) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	default:
 		return nil, federateError("parameter explain must be true or false")
 	}
-	return q, nil
+	return q, decodeFederateSort(q, splitList(p.Get("sort")))
 }
 
 func decodeFederateBody(q *Query, body []byte) error {
@@ -94,6 +90,9 @@ func decodeFederateBody(q *Query, body []byte) error {
 		return federateError("invalid request body: trailing data after the JSON object")
 	}
 	q.Text, q.Facets, q.Fields, q.Explain = b.Q, b.Facets, b.Fields, b.Explain
+	if err := decodeFederateSort(q, b.Sort); err != nil {
+		return err
+	}
 	if b.Offset != nil {
 		if *b.Offset < 0 {
 			return federateError("offset must be a non-negative integer")
@@ -124,14 +123,14 @@ func decodeFederateBody(q *Query, body []byte) error {
 				return federateError("filter." + k + " must be a value or an array of values")
 			}
 			for _, e := range elems {
-				s, ok := esScalar(e)
+				s, ok := jsonScalar(e)
 				if !ok {
 					return federateError("filter." + k + " values must be strings, numbers or booleans")
 				}
 				c.Values = append(c.Values, s)
 			}
 		} else {
-			s, ok := esScalar(raw)
+			s, ok := jsonScalar(raw)
 			if !ok {
 				return federateError("filter." + k + " must be a string, number, boolean or an array of them")
 			}
@@ -143,271 +142,4 @@ func decodeFederateBody(q *Query, body []byte) error {
 		q.Filter.And = append(q.Filter.And, c)
 	}
 	return nil
-}
-
-func (f federate) BuildRequest(q *Query, t Target) (*Request, error) {
-	if q.RawFilter {
-		return nil, unsupportedFilter(q, t, federateName)
-	}
-	index := targetIndex(q, t)
-	path := "/search"
-	if segs := pathSegments(index); len(segs) > 0 {
-		for i, s := range segs {
-			segs[i] = url.PathEscape(s)
-		}
-		path = "/" + strings.Join(segs, "/") + "/search"
-	}
-	off, limit := t.Offset, windowLimit(t, f.DefaultLimit())
-	b := federateBody{Q: q.Text, Offset: &off, Limit: &limit, Facets: q.Facets, Fields: q.Fields}
-	if q.Filter != nil && len(q.Filter.And) > 0 {
-		b.Filter = map[string]json.RawMessage{}
-		for _, c := range q.Filter.And {
-			var v []byte
-			if len(c.Values) == 1 {
-				v = appendString(nil, c.Values[0])
-			} else {
-				v = appendStrings(nil, c.Values)
-			}
-			if prev, ok := b.Filter[c.Field]; ok {
-				// Two clauses on one field: both must hold; a JSON object
-				// cannot say so, and "f IN a AND f IN b" is "f IN a∩b".
-				v = intersectFederate(prev, c.Values)
-			}
-			b.Filter[c.Field] = v
-		}
-	}
-	body, err := json.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
-	return &Request{Method: http.MethodPost, Path: path, Body: body, ContentType: "application/json"}, nil
-}
-
-// intersectFederate keeps the values of prev that are also in vals.
-func intersectFederate(prev json.RawMessage, vals []string) []byte {
-	var old []string
-	if s, ok := rawStrings(prev); ok {
-		old = s
-	}
-	keep := []string{}
-	for _, o := range old {
-		for _, v := range vals {
-			if o == v {
-				keep = append(keep, o)
-				break
-			}
-		}
-	}
-	return appendStrings(nil, keep)
-}
-
-// federateFacets is the decoded facets member of a federate answer.
-type federateFacets map[string]struct {
-	Values []struct {
-		Value string `json:"value"`
-		Count int64  `json:"count"`
-	} `json:"values"`
-	Exact bool `json:"exact"`
-}
-
-func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	top, err := topMembers(body, "hits", "total", "total_relation", "complete", "facets")
-	if err != nil {
-		return merge.List{}, errInvalid(federateName, err)
-	}
-	if !isArray(top[0]) {
-		return merge.List{}, errInvalidMsg(federateName, "no hits array")
-	}
-	var l merge.List
-	var bad error
-	err = eachElement(top[0], func(h []byte) bool {
-		var id, score, doc []byte
-		if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
-			switch string(k) {
-			case "id":
-				id = v
-			case "score":
-				score = v
-			case "doc":
-				doc = v
-			}
-			return true
-		}); err != nil {
-			bad = errInvalidMsg(federateName, "a hit is not an object")
-			return false
-		}
-		hit := merge.Hit{Native: h, Doc: doc}
-		if !isObject(doc) {
-			hit.Doc = emptyObject
-		}
-		if idField == "" || idField == "id" {
-			hit.ID = scalarString(id)
-		} else if v, ok := lookupPath(hit.Doc, idField); ok {
-			hit.ID = scalarString(v)
-		}
-		hit.Score, hit.Scored = rawFloat(score)
-		l.Hits = append(l.Hits, hit)
-		return true
-	})
-	if bad != nil {
-		return merge.List{}, bad
-	}
-	if err != nil {
-		return merge.List{}, errInvalid(federateName, err)
-	}
-	total, hasTotal, err := rawInt(top[1])
-	if err != nil {
-		return merge.List{}, errInvalid(federateName, err)
-	}
-	l.Total = total
-	if !hasTotal {
-		l.Total, l.TotalRelation = int64(len(l.Hits)), merge.Gte
-	}
-	if scalarString(top[2]) == string(merge.Gte) {
-		l.TotalRelation = merge.Gte
-	}
-	if complete, ok := rawBool(top[3]); ok && !complete {
-		l.TotalRelation = merge.Gte
-	}
-	if len(top[4]) > 0 && string(top[4]) != "null" {
-		var facets federateFacets
-		if err := json.Unmarshal(top[4], &facets); err != nil {
-			return merge.List{}, errInvalid(federateName, err)
-		}
-		for name, f := range facets {
-			if l.Facets == nil {
-				l.Facets = map[string]map[string]int64{}
-			}
-			vals := make(map[string]int64, len(f.Values))
-			for _, v := range f.Values {
-				vals[v.Value] += v.Count
-			}
-			l.Facets[name] = vals
-			if !f.Exact {
-				l.FacetsTruncated = true
-			}
-		}
-	}
-	return l, nil
-}
-
-func (f federate) EncodeResponse(q *Query, res *Response) ([]byte, error) {
-	b := make([]byte, 0, 512+len(res.Result.Hits)*512)
-	b = append(b, `{"hits":[`...)
-	for i := range res.Result.Hits {
-		h := &res.Result.Hits[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendString(b, h.ID)
-		b = append(b, `,"score":`...)
-		b = appendFloat(b, h.Score)
-		b = append(b, `,"shard":`...)
-		b = appendString(b, h.Shard)
-		b = append(b, `,"rank":`...)
-		b = strconv.AppendInt(b, int64(h.Rank), 10)
-		b = append(b, `,"doc":`...)
-		if isObject(h.Doc) {
-			b = append(b, h.Doc...)
-		} else {
-			b = append(b, emptyObject...)
-		}
-		if q.Explain {
-			b = append(b, `,"sources":`...)
-			b = appendSources(b, h.Sources)
-		}
-		b = append(b, '}')
-	}
-	rel := res.Result.TotalRelation
-	if rel == "" {
-		rel = merge.Eq
-	}
-	b = append(b, `],"total":`...)
-	b = strconv.AppendInt(b, res.Result.Total, 10)
-	b = append(b, `,"total_relation":`...)
-	b = appendString(b, string(rel))
-	b = append(b, `,"offset":`...)
-	b = strconv.AppendInt(b, int64(q.Offset), 10)
-	b = append(b, `,"limit":`...)
-	b = strconv.AppendInt(b, int64(clientLimit(q, f.DefaultLimit())), 10)
-	b = appendFederateFacets(b, res.Result.Facets)
-	b = appendFederateShards(b, res.Shards)
-	b = append(b, `,"complete":`...)
-	b = strconv.AppendBool(b, res.Complete)
-	b = append(b, `,"took_ms":`...)
-	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
-	return append(b, '}'), nil
-}
-
-func appendFederateFacets(b []byte, facets []merge.Facet) []byte {
-	b = append(b, `,"facets":{`...)
-	for i, f := range facets {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, f.Name)
-		b = append(b, `:{"values":[`...)
-		for j, v := range f.Values {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"value":`...)
-			b = appendString(b, v.Value)
-			b = append(b, `,"count":`...)
-			b = strconv.AppendInt(b, v.Count, 10)
-			b = append(b, '}')
-		}
-		b = append(b, `],"exact":`...)
-		b = strconv.AppendBool(b, f.Exact)
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-func appendFederateShards(b []byte, shards []ShardReport) []byte {
-	b = append(b, `,"shards":{`...)
-	for i, r := range shards {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		b = append(b, `,"replica":`...)
-		b = appendString(b, r.Replica)
-		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		b = append(b, `,"reason":`...)
-		reason := ""
-		if r.Status != StatusOK {
-			reason = shardReason(r)
-		}
-		b = appendString(b, reason)
-		b = append(b, `,"hits":`...)
-		b = strconv.AppendInt(b, int64(r.Hits), 10)
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-func (federate) EncodeError(e *Error) []byte {
-	code := e.Code
-	if code == "" {
-		code = meiliCodeFor(e.Status)
-	}
-	status := e.Status
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	b := make([]byte, 0, 64+len(e.Message))
-	b = append(b, `{"error":{"code":`...)
-	b = appendString(b, code)
-	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
-	b = append(b, `},"status":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	return append(b, '}')
 }

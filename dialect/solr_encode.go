@@ -1,7 +1,6 @@
 package dialect
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
@@ -35,9 +34,10 @@ func (solr) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendDoc(b, r.Hits[i].Doc)
+		b = appendDoc(b, withID(r.Hits[i].Doc, "id", &r.Hits[i]))
 	}
 	b = append(b, "]}"...)
+	b = appendSolrHighlighting(b, q, r)
 	if names := solrJSONFacetNames(q); names != nil {
 		b = appendSolrJSONFacets(b, r, names)
 	} else if len(q.Facets) > 0 {
@@ -113,18 +113,12 @@ func appendSolrFacetCounts(b []byte, fs []merge.Facet) []byte {
 // solrJSONFacetNames maps field → JSON facet name when the client used the
 // JSON Facet API; nil otherwise.
 func solrJSONFacetNames(q *Query) map[string]string {
-	if len(q.Body) == 0 {
+	if len(q.Display.FacetNames) == 0 {
 		return nil
 	}
-	var j solrJSONRequest
-	if json.Unmarshal(q.Body, &j) != nil || len(j.Facet) == 0 {
-		return nil
-	}
-	names := map[string]string{}
-	for name, raw := range j.Facet {
-		if field, ok := solrTermsFacet(raw); ok {
-			names[field] = name
-		}
+	names := make(map[string]string, len(q.Display.FacetNames))
+	for _, f := range q.Display.FacetNames {
+		names[f.Field] = f.Name
 	}
 	return names
 }

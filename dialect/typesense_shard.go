@@ -42,15 +42,7 @@ func (ts typesense) BuildRequest(q *Query, t Target) (*Request, error) {
 	}
 	var p url.Values
 	if q.Dialect == tsName {
-		src := q.Params
-		if len(q.Body) > 0 { // the first search of a multi_search
-			qs, err := ts.SplitSearches(q)
-			if err != nil {
-				return nil, err
-			}
-			src = qs[0].Params
-		}
-		p = cloneParams(src)
+		p = cloneParams(q.Params)
 		p.Del("collection")
 	} else {
 		p = url.Values{}

@@ -27,6 +27,15 @@ type Hit struct {
 	// Native is the whole hit as the shard's engine returned it (for
 	// Elasticsearch the object with _index, _id, _score, _source).
 	Native []byte
+	// Keys are the hit's values of the query's sort fields, in sort order,
+	// for [Sorted]; a missing trailing value counts as Missing.
+	Keys []Value
+	// DocID is the shard's own document id (Elasticsearch _id, a
+	// Meilisearch primary key, ...), "" when unknown. Carried, not merged.
+	DocID string
+	// Highlight maps a field to its highlighted fragments, as the shard
+	// returned them. Carried, not merged.
+	Highlight map[string][]string
 }
 
 // List is one shard's answer: its hits in the shard's own rank order.
@@ -104,8 +113,9 @@ type FacetValue struct {
 // failed, a shard's own total was Gte, or dedupe removed hits.
 //
 // Result.Strategy is the strategy applied: AutoChoice resolves to Raw,
-// Calibrated or RRF; Calibrated falls back to RRF when a list is rank-only
-// or a shard has no quantile table in opts.Auto; unknown strategies are RRF.
+// Calibrated, RRFCalibrated or RRF; Calibrated and RRFCalibrated fall back to
+// RRF when a list is rank-only or a shard has no quantile table in
+// opts.Auto; unknown strategies are RRF.
 // Merge only reads opts.Auto; feeding it (Auto.Observe) and refreshing it
 // (Auto.Refresh) is the caller's job.
 //
@@ -187,6 +197,12 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		if calibrate(m, lists, occs, groups, opts.Auto) {
 			break
 		}
+		rrf(lists, occs, groups, k)
+		s = RRF
+	case RRFCalibrated:
+		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k, depth) {
+			break
+		}
 		fallthrough
 	default:
 		rrf(lists, occs, groups, k)
@@ -195,12 +211,13 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 	return s
 }
 
-// resolve turns AutoChoice into the Auto's current choice (Raw, Calibrated
-// or RRF). AutoChoice and Calibrated are RRF without an Auto or when a list
-// is rank-only (scores cannot be compared with ranks).
+// resolve turns AutoChoice into the Auto's current choice (Raw, Calibrated,
+// RRFCalibrated or RRF). AutoChoice, Calibrated and RRFCalibrated are RRF
+// without an Auto or when a list is rank-only (scores cannot be compared
+// with ranks).
 func resolve(lists []List, opts *Options) Strategy {
 	s := opts.Strategy
-	if s != AutoChoice && s != Calibrated {
+	if s != AutoChoice && s != Calibrated && s != RRFCalibrated {
 		return s
 	}
 	if opts.Auto == nil {

@@ -12,7 +12,10 @@ const (
 	Raw        Strategy = "raw"        // engine scores as they are (same engine only)
 	Interleave Strategy = "interleave" // round robin by shard
 	Calibrated Strategy = "calibrated" // Σ weight·F_s(score), F_s the shard's recent score CDF (needs Options.Auto)
-	AutoChoice Strategy = "auto"       // Raw, Calibrated or RRF from the score distributions
+	// RRFCalibrated is 0.9·z(RRF) + 0.1·z(Calibrated), z standardizing
+	// over the fused documents (needs Options.Auto).
+	RRFCalibrated Strategy = "rrf_calibrated"
+	AutoChoice    Strategy = "auto" // Raw, Calibrated or RRFCalibrated from the score distributions
 )
 
 // Normalizer names a per-shard score normalizer for the Score strategy.
@@ -46,9 +49,10 @@ type Options struct {
 	K          float64
 	Normalizer Normalizer // for Score; "" means minmax
 	Combine    Combine    // for Score; "" means sum
-	// Depth is how many top hits per shard the statistics of Score and
-	// RRFZ use, so that scores do not change with the page size as long
-	// as each shard is asked for at least Depth hits; 0 means 100.
+	// Depth is how many top hits per shard the statistics of Score, RRFZ
+	// and RRFCalibrated use, so that scores do not change with the page
+	// size as long as each shard is asked for at least Depth hits; 0
+	// means 100.
 	Depth int
 	// Dedupe fuses hits that share a non-empty ID (see Merge).
 	Dedupe bool
@@ -57,9 +61,10 @@ type Options struct {
 	Offset, Limit int
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
-	// Auto holds the score history for the AutoChoice and Calibrated
-	// strategies; nil makes them behave as RRF. Merge only reads it: the
-	// caller feeds it with Auto.Observe and runs Auto.Refresh periodically.
+	// Auto holds the score history for the AutoChoice, Calibrated and
+	// RRFCalibrated strategies; nil makes them behave as RRF. Merge only
+	// reads it: the caller feeds it with Auto.Observe and runs Auto.Refresh
+	// periodically.
 	Auto *Auto
 }
 
@@ -74,6 +79,7 @@ type Result struct {
 	// Facets are ordered by name; nil when no shard returned any.
 	Facets []Facet
 	// Strategy is the strategy actually applied (AutoChoice resolves to
-	// Raw, Calibrated or RRF; strategies fall back as their docs say).
+	// Raw, Calibrated, RRFCalibrated or RRF; strategies fall back as their
+	// docs say).
 	Strategy Strategy
 }

@@ -1,8 +1,9 @@
 // Command esshard is a bleve-backed search shard for the integration suite.
 // It speaks the Elasticsearch _search subset (POST|GET /{index}/_search) and
 // the Meilisearch search route (POST /indexes/{uid}/search), loads documents
-// from -load (JSONL), POST /_bulk, PUT /{index}/_doc/{id} or POST
-// /indexes/{uid}/documents, and misbehaves on request through POST /_fault.
+// from -load (JSONL), takes the Elasticsearch and Meilisearch write
+// subsets of shardapi (bulk, documents, deletes, settings, tasks), and
+// misbehaves on request through POST /_fault.
 //
 // Scores are BM25 or TF-IDF (-scoring). The index lives on disk (scorch) in a
 // temporary directory: bleve's in-memory index ignores the scoring model.
@@ -22,6 +23,7 @@ import (
 	_ "github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	_ "github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	_ "github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -129,6 +131,31 @@ func (s *shard) Index(ctx context.Context, docs []shardapi.Doc) error {
 	return nil
 }
 
+// Delete removes documents; ids it does not hold are ignored.
+func (s *shard) Delete(ctx context.Context, ids []string) error {
+	batch := s.idx.NewBatch()
+	for _, id := range ids {
+		batch.Delete(id)
+	}
+	if err := s.idx.Batch(batch); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.src, id)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Source returns a stored document.
+func (s *shard) Source(id string) (json.RawMessage, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	src, ok := s.src[id]
+	return src, ok
+}
+
 func (s *shard) Count(ctx context.Context) (int, error) {
 	n, err := s.idx.DocCount()
 	return int(n), err
@@ -136,7 +163,11 @@ func (s *shard) Count(ctx context.Context) (int, error) {
 
 func (s *shard) Search(ctx context.Context, q *shardapi.Query) (*shardapi.Result, error) {
 	req := bleve.NewSearchRequestOptions(s.query(q), q.Size, q.From, false)
-	req.SortBy([]string{"-_score", "_id"})
+	order := search.SortOrder{}
+	for _, f := range q.Sort {
+		order = append(order, &search.SortField{Field: f.Field, Desc: f.Desc, Missing: search.SortFieldMissingLast})
+	}
+	req.SortByCustom(append(order, &search.SortScore{Desc: true}, &search.SortDocID{}))
 	for _, f := range q.Facets {
 		req.AddFacet(f.Name, bleve.NewFacetRequest(f.Field, f.Size))
 	}
@@ -207,4 +238,8 @@ func (s *shard) query(q *shardapi.Query) query.Query {
 	return b
 }
 
-var _ shardapi.Backend = (*shard)(nil)
+var (
+	_ shardapi.Backend = (*shard)(nil)
+	_ shardapi.Deleter = (*shard)(nil)
+	_ shardapi.Sourcer = (*shard)(nil)
+)

@@ -1,7 +1,6 @@
 package shardapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -47,8 +45,7 @@ type Server struct {
 	b       Backend
 	faults  faults
 	log     requestLog
-	taskID  int
-	taskMu  sync.Mutex
+	writes  writeState
 }
 
 // NewServer serves backend b as index (ES) / uid (Meilisearch) name. idField
@@ -75,18 +72,15 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST /{index}/_search", s.esSearch)
 	m.HandleFunc("GET /{index}/_count", s.esCount)
 	m.HandleFunc("POST /{index}/_refresh", s.esRefresh)
-	m.HandleFunc("POST /_bulk", s.esBulk)
-	m.HandleFunc("POST /{index}/_bulk", s.esBulk)
-	m.HandleFunc("PUT /{index}/_doc/{id}", s.esDoc)
 	m.HandleFunc("POST /indexes/{uid}/search", s.meiliSearch)
-	m.HandleFunc("POST /indexes/{uid}/documents", s.meiliDocuments)
+	s.writeRoutes(m)
 	m.HandleFunc("GET /_fault", s.getFault)
 	m.HandleFunc("POST /_fault", s.setFault)
 	m.HandleFunc("DELETE /_fault", s.clearFault)
 	m.HandleFunc("GET /_requests", s.getRequests)
 	m.HandleFunc("DELETE /_requests", s.clearRequests)
 	m.HandleFunc("GET /_stats", s.stats)
-	return m
+	return s.withTasks(m)
 }
 
 func (s *Server) health(body string) http.HandlerFunc {
@@ -190,69 +184,6 @@ func (s *Server) esRefresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, []byte(`{"_shards":{"total":1,"successful":1,"failed":0}}`))
 }
 
-func (s *Server) esDoc(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	if !json.Valid(body) {
-		writeJSON(w, 400, ESError(400, "mapper_parsing_exception", "failed to parse"))
-		return
-	}
-	id := r.PathValue("id")
-	if err := s.b.Index(r.Context(), []Doc{{ID: id, Source: body}}); err != nil {
-		writeJSON(w, 500, ESError(500, "exception", err.Error()))
-		return
-	}
-	writeJSON(w, 201, fmt.Appendf(nil, `{"_index":%q,"_id":%q,"result":"created","_shards":{"total":1,"successful":1,"failed":0}}`, s.index, id))
-}
-
-// esBulk takes index/create actions (NDJSON pairs); other actions are errors.
-func (s *Server) esBulk(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	var docs []Doc
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 1<<20), maxBody)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		var action map[string]struct {
-			ID string `json:"_id"`
-		}
-		if err := json.Unmarshal(line, &action); err != nil || len(action) != 1 {
-			writeJSON(w, 400, ESError(400, "illegal_argument_exception", "malformed action line"))
-			return
-		}
-		var id string
-		for op, a := range action {
-			if op != "index" && op != "create" {
-				writeJSON(w, 400, ESError(400, "illegal_argument_exception", "unsupported bulk action "+op))
-				return
-			}
-			id = a.ID
-		}
-		if !sc.Scan() {
-			writeJSON(w, 400, ESError(400, "illegal_argument_exception", "action without source"))
-			return
-		}
-		src := bytes.Clone(sc.Bytes())
-		if id == "" {
-			id = DocID(src, s.idField)
-		}
-		docs = append(docs, Doc{ID: id, Source: src})
-	}
-	if err := s.b.Index(r.Context(), docs); err != nil {
-		writeJSON(w, 500, ESError(500, "exception", err.Error()))
-		return
-	}
-	writeJSON(w, 200, fmt.Appendf(nil, `{"took":0,"errors":false,"items":[],"indexed":%d}`, len(docs)))
-}
-
 func (s *Server) meiliSearch(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	body, ok := readBody(w, r)
@@ -284,32 +215,6 @@ func (s *Server) meiliSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write(w, r, d, http.StatusOK, EncodeMeili(q, p, res, time.Since(start).Milliseconds()))
-}
-
-func (s *Server) meiliDocuments(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		writeJSON(w, 400, MeiliError("malformed_payload", "invalid_request", err.Error()))
-		return
-	}
-	docs := make([]Doc, len(raw))
-	for i, src := range raw {
-		docs[i] = Doc{ID: DocID(src, s.idField), Source: src}
-	}
-	if err := s.b.Index(r.Context(), docs); err != nil {
-		writeJSON(w, 500, MeiliError("internal", "internal", err.Error()))
-		return
-	}
-	s.taskMu.Lock()
-	s.taskID++
-	id := s.taskID
-	s.taskMu.Unlock()
-	writeJSON(w, 202, fmt.Appendf(nil, `{"taskUid":%d,"indexUid":%q,"status":"enqueued","type":"documentAdditionOrUpdate","enqueuedAt":%q}`,
-		id, s.index, time.Now().UTC().Format(time.RFC3339Nano)))
 }
 
 func (s *Server) getFault(w http.ResponseWriter, r *http.Request) {
