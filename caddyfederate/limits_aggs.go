@@ -62,4 +62,3 @@ func clampInt(n int64) int {
 	}
 	return int(n)
 }
-
