@@ -55,8 +55,8 @@ type Limits struct {
 	// Default: 1000.
 	MaxAggregationSize int `json:"max_aggregation_size,omitempty"`
 
-	// Most fan-outs this route runs at once; coalesced requests share
-	// one. Default: 100.
+	// Most search requests this route serves at once (each waiting
+	// coalesced request counts). Default: 100.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 
 	// Most bytes of shard answers this route holds at once, over all its

@@ -172,19 +172,6 @@ func TestTrickledBodyIsCut(t *testing.T) {
 	}
 }
 
-func FuzzCountAggs(f *testing.F) {
-	for _, s := range []string{`{"aggs":{"a":{"terms":{"field":"f","size":10},"aggs":{"b":{"avg":{"field":"x"}}}}}}`,
-		`{"aggregations":{"a":{"terms":{"size":1e300}}}}`, `{"aggs":{"a":5}}`, `{}`, `[]`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		n, size, err := countAggs(body)
-		if err == nil && (n < 0 || size < 0) {
-			t.Fatalf("countAggs(%q) = %d, %d", body, n, size)
-		}
-	})
-}
-
 // TestSecurityOptionsParse: every option of issue 12 reaches the JSON
 // config under its documented name.
 func TestSecurityOptionsParse(t *testing.T) {

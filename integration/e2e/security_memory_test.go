@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/searchfront/caddy-federate/integration/corpus"
 	"github.com/searchfront/caddy-federate/integration/harness"
 )
 
@@ -16,16 +17,14 @@ import (
 // under the two loads of issue 12: one Typesense multi_search of 2,000
 // searches, and 30 concurrent requests for the largest window (1,000 hits)
 // over 4 shards. It only runs with FEDERATE_MEMORY=1 (a measurement, not a
-// check); FEDERATE_CADDY=<binary> measures another build (e.g. main's).
+// check); CADDY_BIN=<binary> measures another build (e.g. main's), and
+// FEDERATE_MEMORY_BUDGET=<size> adds a run with that max_inflight_bytes.
 func TestSecurityPeakMemory(t *testing.T) {
 	if os.Getenv("FEDERATE_MEMORY") != "1" {
 		t.Skip("a measurement: set FEDERATE_MEMORY=1")
 	}
-	bin := os.Getenv("FEDERATE_CADDY")
-	if bin == "" {
-		bin = federateBin(t)
-	}
-	docs := corpus1000(t)
+	bin := federateBin(t)
+	docs := syntheticDocs(1000)
 	var shards []*harness.Shard
 	for i := 0; i < 4; i++ {
 		shards = append(shards, harness.StartESShard(t, harness.ShardOptions{Name: fmt.Sprintf("mem%d", i), Docs: docs, NoGzip: true}))
@@ -63,8 +62,32 @@ func TestSecurityPeakMemory(t *testing.T) {
 	}
 	run("typesense multi_search, 2000 searches", "\tfederate /multi_search {\n\t\tdialect typesense\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"searches":[`+strings.Join(searches, ",")+`]}`, 1)
+	run("typesense multi_search, 50 searches (the default max_searches)", "\tfederate /multi_search {\n\t\tdialect typesense\n\t\ttimeout 60s\n"+lines("")+"\t}",
+		`{"searches":[`+strings.Join(searches[:50], ",")+`]}`, 1)
 	run("30 concurrent 1000-hit windows over 4 shards", "\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n"+lines("")+"\t}",
 		`{"q":"","limit":1000}`, 30)
+	if budget := os.Getenv("FEDERATE_MEMORY_BUDGET"); budget != "" { // builds with max_inflight_bytes only
+		run("30 concurrent 1000-hit windows over 4 shards, max_inflight_bytes "+budget,
+			"\tfederate /indexes/* {\n\t\tdialect meilisearch\n\t\tcoalesce off\n\t\ttimeout 60s\n\t\tmax_inflight_bytes "+budget+"\n"+lines("")+"\t}",
+			`{"q":"","limit":1000}`, 30)
+	}
+}
+
+// syntheticDocs are n documents of about 600 bytes with words every
+// search matches ("package"), built without the Debian archive so the
+// measurement runs anywhere and the same way for every build.
+func syntheticDocs(n int) []corpus.Doc {
+	words := strings.Fields("library development files server client network package tool data utility runtime module plugin search index engine shard replica query answer")
+	docs := make([]corpus.Doc, n)
+	for i := range docs {
+		var b strings.Builder
+		for j := 0; b.Len() < 600; j++ {
+			b.WriteString(words[(i*7+j*13)%len(words)])
+			b.WriteByte(' ')
+		}
+		docs[i] = corpus.Doc{ID: fmt.Sprintf("doc-%d", i), Title: fmt.Sprintf("package %d", i), Body: b.String(), Section: "misc"}
+	}
+	return docs
 }
 
 func pathOf(route string) string {
