@@ -62,14 +62,21 @@ type routeStatus struct {
 }
 
 type shardStatus struct {
-	Name      string                 `json:"name"`
-	Dialect   string                 `json:"dialect"`
-	Upstreams []upstreamStatus       `json:"upstreams"`
-	Latency   []health.UpstreamStats `json:"latency"`
+	Name      string           `json:"name"`
+	Dialect   string           `json:"dialect"`
+	Upstreams []upstreamStatus `json:"upstreams"`
+	// Why the dynamic upstream source could not be read; the upstreams
+	// are then those the proxy chose from last.
+	DynamicError string                 `json:"dynamic_error,omitempty"`
+	Latency      []health.UpstreamStats `json:"latency"`
+	// The shard's last failure with its full reason (clients see a
+	// generic one unless the route sets expose_shard_errors).
+	LastFailure *failure `json:"last_failure,omitempty"`
 }
 
 type upstreamStatus struct {
 	Address     string `json:"address"`
+	Dynamic     bool   `json:"dynamic,omitempty"` // from the shard's dynamic upstream source
 	Healthy     bool   `json:"healthy"`
 	Available   bool   `json:"available"`
 	NumRequests int    `json:"num_requests"`
@@ -81,12 +88,18 @@ func (adminStatus) serve(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("use GET")}
 	}
+	// Status may look dynamic upstreams up: not under the lock that
+	// Provision and Cleanup take.
 	routes.Lock()
-	out := make([]routeStatus, 0, len(routes.m))
+	hs := make([]*Handler, 0, len(routes.m))
 	for h := range routes.m {
-		out = append(out, h.status())
+		hs = append(hs, h)
 	}
 	routes.Unlock()
+	out := make([]routeStatus, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, h.status())
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
@@ -95,19 +108,15 @@ func (adminStatus) serve(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) status() routeStatus {
 	rs := routeStatus{Name: h.name(), Dialect: h.Dialect}
 	for _, s := range h.Shards {
-		ss := shardStatus{Name: s.Name, Dialect: s.dialect.Name(), Upstreams: []upstreamStatus{}}
-		if s.rp != nil {
-			for _, u := range s.rp.Upstreams {
-				if u.Host == nil {
-					continue
-				}
-				ss.Upstreams = append(ss.Upstreams, upstreamStatus{Address: u.String(), Healthy: u.Healthy(),
-					Available: u.Available(), NumRequests: u.Host.NumRequests(), Fails: u.Host.Fails(), Stale: isStale(h.name(), s.Name, u.String())})
-			}
+		ss := shardStatus{Name: s.Name, Dialect: s.dialect.Name()}
+		ss.Upstreams, ss.DynamicError = s.upstreamStatuses()
+		for i := range ss.Upstreams {
+			ss.Upstreams[i].Stale = isStale(h.name(), s.Name, ss.Upstreams[i].Address)
 		}
 		if s.tracker != nil {
 			ss.Latency = s.tracker.Snapshot()
 		}
+		ss.LastFailure = s.lastFailure()
 		rs.Shards = append(rs.Shards, ss)
 	}
 	return rs

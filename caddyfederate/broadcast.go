@@ -9,22 +9,6 @@ import (
 	"github.com/searchfront/caddy-federate/dialect"
 )
 
-// broadcastAnswer is the answer to a broadcast request: every shard's
-// outcome, with its own answer as it sent it.
-type broadcastAnswer struct {
-	Complete bool                       `json:"complete"`
-	Shards   map[string]broadcastResult `json:"shards"`
-}
-
-type broadcastResult struct {
-	Status     dialect.Status  `json:"status"`
-	HTTPStatus int             `json:"http_status,omitempty"`
-	TookMs     float64         `json:"took_ms"`
-	Replica    string          `json:"replica,omitempty"`
-	Reason     string          `json:"reason,omitempty"`
-	Answer     json.RawMessage `json:"answer,omitempty"`
-}
-
 // serveBroadcast sends the client's request unchanged (method, path, query
 // string, body) to every shard of the client's dialect, for requests that
 // are not searches: settings updates, document writes, deletes. Shards of
@@ -52,19 +36,19 @@ func (h *Handler) serveBroadcast(w http.ResponseWriter, r *http.Request) error {
 	if r.Context().Err() != nil {
 		return caddyhttp.Error(499, r.Context().Err())
 	}
-	out := broadcastAnswer{Complete: true, Shards: make(map[string]broadcastResult, len(results))}
+	// The answer: {"complete": bool, "shards": {name: {status members,
+	// "answer": the shard's own answer}}}, the status members written by
+	// the same writer as a search answer's.
+	b := make([]byte, 0, 256)
+	b = append(b, `{"shards":{`...)
+	complete := true
 	var asked, ok, timeouts int
-	for _, res := range results {
-		rep := res.report
-		br := broadcastResult{Status: rep.Status, HTTPStatus: rep.HTTPStatus, Replica: rep.Replica, Reason: rep.Reason,
-			TookMs: float64(rep.Took.Microseconds()) / 1000}
+	for i, res := range results {
+		rep := h.clientReport(res.report)
 		if rep.Status == dialect.StatusSkipped {
-			br.Reason = "a shard of another dialect cannot take this request"
+			rep.Reason = "a shard of another dialect cannot take this request"
 		} else {
 			asked++
-		}
-		if json.Valid(res.raw) {
-			br.Answer = res.raw
 		}
 		switch rep.Status {
 		case dialect.StatusOK:
@@ -73,10 +57,21 @@ func (h *Handler) serveBroadcast(w http.ResponseWriter, r *http.Request) error {
 			timeouts++
 		}
 		if rep.Status != dialect.StatusOK && rep.Status != dialect.StatusSkipped {
-			out.Complete = false
+			complete = false
 		}
-		out.Shards[rep.Name] = br
+		if i > 0 {
+			b = append(b, ',')
+		}
+		name, _ := json.Marshal(rep.Name)
+		b = append(append(b, name...), ":{"...)
+		b = dialect.AppendShardStatus(b, rep)
+		if json.Valid(res.raw) {
+			b = append(append(b, `,"answer":`...), res.raw...)
+		}
+		b = append(b, '}')
 	}
+	b = append(b, `},"complete":`...)
+	b = append(append(b, boolString(complete)...), '}')
 	status := http.StatusOK
 	switch {
 	case asked == 0:
@@ -86,8 +81,7 @@ func (h *Handler) serveBroadcast(w http.ResponseWriter, r *http.Request) error {
 	case ok < asked:
 		status = http.StatusBadGateway
 	}
-	b, _ := json.Marshal(out)
-	return h.write(w, &answer{status: status, body: b, complete: boolString(out.Complete)})
+	return h.write(w, &answer{status: status, body: b, complete: boolString(complete)})
 }
 
 // sameWire reports whether two dialects take the same requests.

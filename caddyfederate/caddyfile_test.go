@@ -2,11 +2,13 @@ package caddyfederate
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 // adaptHandler adapts a Caddyfile and returns the federate handler's JSON.
@@ -158,23 +160,108 @@ func TestCaddyfileJSONDialect(t *testing.T) {
 	}
 }
 
+// TestCaddyfileErrors checks every class of Caddyfile mistake: the adapter
+// refuses it with a message that names the directive (Caddy adds it), the
+// option (and shard) and what was wrong, at the offending line (the line
+// marked "# here").
 func TestCaddyfileErrors(t *testing.T) {
-	cases := map[string]string{
-		"unknown option":   "federate {\n nope 1\n}",
-		"repeated option":  "federate {\n limit 1\n limit 2\n}",
-		"bad merge":        "federate {\n merge best\n}",
-		"calibrated args":  "federate {\n merge calibrated 60\n}",
-		"bad weight":       "federate {\n shard a 127.0.0.1:1 {\n weight -1\n }\n}",
-		"shard needs name": "federate {\n shard\n}",
-		"bad duration":     "federate {\n timeout soon\n}",
-		"bad size":         "federate {\n max_request_body lots\n}",
+	shard := func(body string) string {
+		return "federate {\n shard eu 127.0.0.1:1 {\n" + body + "\n }\n}"
 	}
-	for name, site := range cases {
-		t.Run(name, func(t *testing.T) {
-			cf := ":8080 {\n" + site + "\n}\n"
-			if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil); err == nil {
-				t.Errorf("adapted without error:\n%s", cf)
+	cases := []struct{ name, site, want string }{
+		// repeated single-use options, at every level
+		{"repeated option", "federate {\n limit 1\n limit 2 # here\n}", `limit: given twice in one block`},
+		{"repeated flag", "federate {\n broadcast\n broadcast # here\n}", `broadcast: given twice`},
+		{"repeated merge", "federate {\n merge rrf\n merge raw # here\n}", `merge: given twice`},
+		{"repeated merge option", "federate {\n merge rrf {\n depth 5\n depth 6 # here\n }\n}", `merge: depth: given twice`},
+		{"repeated shard hedge", shard(" hedge 10ms\n hedge auto # here"), `shard eu: hedge: given twice`},
+		{"repeated shard json", shard(" dialect json\n json {\n hits /h\n }\n json { # here\n hits /h\n }"), `shard eu: json: given twice`},
+		{"repeated shard dialect", shard(" dialect solr\n dialect solr # here"), `shard eu: dialect: given twice`},
+		{"repeated shard index", shard(" index a\n index b # here"), `shard eu: index: given twice`},
+		{"repeated shard weight", shard(" weight 1\n weight 2 # here"), `shard eu: weight: given twice`},
+		{"repeated shard timeout", shard(" timeout 1s\n timeout 2s # here"), `shard eu: timeout: given twice`},
+		{"repeated json option", shard(" dialect json\n json {\n hits /a\n hits /b # here\n }"), `shard eu: json: hits: given twice`},
+		// bad arguments of every typed option
+		{"limit", "federate {\n limit abc # here\n}", `limit: "abc" is not a whole number`},
+		{"max_window", "federate {\n max_window -3 # here\n}", `max_window: "-3" is not a whole number`},
+		{"min_shards", "federate {\n min_shards two # here\n}", `min_shards: "two" is not a whole number`},
+		{"timeout", "federate {\n timeout soon # here\n}", `timeout: "soon" is not a positive duration`},
+		{"max_request_body", "federate {\n max_request_body lots # here\n}", `max_request_body: "lots" is not a size`},
+		{"max_response_size", "federate {\n max_response_size 0 # here\n}", `max_response_size: "0" is not a size`},
+		{"coalesce", "federate {\n coalesce maybe # here\n}", `coalesce: "maybe" is not on or off`},
+		{"dialect", "federate {\n dialect sphinx # here\n}", `dialect: "sphinx" is not a dialect; use one of [`},
+		{"name arity", "federate {\n name a b # here\n}", `name: takes one argument, got also "b"`},
+		{"dedupe arity", "federate {\n dedupe # here\n}", `dedupe: needs an argument`},
+		{"broadcast arity", "federate {\n broadcast yes # here\n}", `broadcast: takes no argument, got "yes"`},
+		{"require arity", "federate {\n require # here\n}", `require: needs at least one shard name`},
+		{"merge strategy", "federate {\n merge best # here\n}", `merge: unknown strategy "best"`},
+		{"merge none", "federate {\n merge # here\n}", `merge: needs a strategy`},
+		{"merge rrf k", "federate {\n merge rrf zero # here\n}", `merge: rrf k "zero" is not a positive number`},
+		{"merge score", "federate {\n merge score cosine # here\n}", `merge: score argument "cosine"`},
+		{"merge auto", "federate {\n merge auto always # here\n}", "merge: auto takes only the hint `homogeneous`"},
+		{"merge calibrated", "federate {\n merge calibrated 60 # here\n}", `merge: calibrated takes no argument`},
+		{"merge depth", "federate {\n merge rrf {\n depth deep # here\n }\n}", `merge: depth: "deep" is not a whole number`},
+		{"merge max_facet_values", "federate {\n merge rrf {\n max_facet_values x # here\n }\n}", `merge: max_facet_values: "x" is not a whole number`},
+		{"merge unknown", "federate {\n merge rrf {\n width 3 # here\n }\n}", `merge: unknown option "width"`},
+		{"shard weight", shard(" weight -1 # here"), `shard eu: weight: "-1" is not a positive number`},
+		{"shard weight text", shard(" weight heavy # here"), `shard eu: weight: "heavy" is not a positive number`},
+		{"shard timeout", shard(" timeout 0s # here"), `shard eu: timeout: "0s" is not a positive duration`},
+		{"shard dialect", shard(" dialect sphinx # here"), `shard eu: dialect: "sphinx" is not a dialect; use one of [`},
+		{"shard index arity", shard(" index a b # here"), `shard eu: index: takes one argument`},
+		{"shard hedge delay", shard(" hedge soon # here"), `shard eu: hedge delay must be a positive duration`},
+		{"shard hedge budget", shard(" hedge auto budget 300 # here"), `shard eu: hedge budget must be a percentage`},
+		{"json unknown", shard(" dialect json\n json {\n hits /h\n rank /r # here\n }"), `shard eu: json: unknown option "rank"`},
+		{"json arity", shard(" dialect json\n json {\n hits # here\n }"), `shard eu: json: hits: needs an argument`},
+		{"shard needs name", "federate {\n shard # here\n}", `shard: needs a name`},
+		{"unknown option", "federate {\n nope 1 # here\n}", `unknown option "nope"`},
+		{"directive argument", "federate /x extra { # here\n shard a 127.0.0.1:1\n}", `unexpected argument "extra"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cf := "{\n\tadmin off\n}\n:8080 {\n" + c.site + "\n}\n"
+			line := 0
+			for i, l := range strings.Split(cf, "\n") {
+				if strings.Contains(l, "# here") {
+					line = i + 1
+				}
+			}
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
+			if err == nil {
+				t.Fatalf("adapted without error:\n%s", cf)
+			}
+			msg := err.Error()
+			for _, want := range []string{"parsing caddyfile tokens for 'federate': ", c.want, fmt.Sprintf(", at Caddyfile:%d", line)} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q\nlacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "federate: ") {
+				t.Errorf("error %q repeats the directive's name", msg)
 			}
 		})
+	}
+}
+
+// TestUnmarshalCaddyfile reads a block through the Unmarshaler interface,
+// as another module embedding the handler would, without the HTTP
+// Caddyfile adapter.
+func TestUnmarshalCaddyfile(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`federate {
+		limit 5
+		shard a 127.0.0.1:1 {
+			weight 2
+			lb_policy first
+		}
+	}`)
+	var u caddyfile.Unmarshaler = new(Handler)
+	if err := u.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	h := u.(*Handler)
+	if h.Limit != 5 || len(h.Shards) != 1 || h.Shards[0].Weight != 2 {
+		t.Fatalf("handler = %+v", h)
+	}
+	if !strings.Contains(string(h.Shards[0].ProxyRaw), `"policy":"first"`) {
+		t.Errorf("shard proxy = %s", h.Shards[0].ProxyRaw)
 	}
 }

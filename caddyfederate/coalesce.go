@@ -2,39 +2,160 @@ package caddyfederate
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// keyHeaders are the request headers that can change an answer: identity
-// and credentials (so different users never share an answer), and the
-// shard selection. Requests coalesce only when all of them are equal.
-var keyHeaders = []string{
-	"Authorization", "Proxy-Authorization", "Cookie",
-	"X-Api-Key", "X-Meili-Api-Key", "X-Typesense-Api-Key", "X-Elastic-Client-Meta-Auth",
-	"Federate-Shards",
+// keyIgnored are the request headers left out of a request's key by
+// default, each because it cannot change what a shard answers:
+//   - Accept-Encoding, Expect: removed from every shard request
+//     (subRequest), which negotiates its own compression;
+//   - Content-Length: rebuilt from the shard request's body, which the key
+//     holds whole;
+//   - User-Agent, Traceparent, Tracestate, X-Request-Id: descriptive and
+//     tracing headers that engines log but do not search by.
+//
+// A shard config that names one of them (header_up User-Agent ..., or a
+// placeholder {http.request.header.User-Agent}) puts it back in the key:
+// the shard request then depends on it (see provisionKey).
+var keyIgnored = []string{"Accept-Encoding", "Content-Length", "Expect", "Traceparent", "Tracestate", "User-Agent", "X-Request-Id"}
+
+// callerVars are the vars Caddy's server sets on every request from the
+// client's connection; they are in the key only when a shard config
+// depends on the client's address.
+var callerVars = []string{caddyhttp.ClientIPVarKey, caddyhttp.TrustedProxyVarKey}
+
+// bookkeepingVars are the vars Caddy sets on every request for its own
+// use (the start time, the request id): unique to each request, and never
+// seen by a shard except through a placeholder, which the key holds.
+var bookkeepingVars = []string{"start_time", "uuid"}
+
+// addressRefs are config fragments that make a shard request depend on the
+// client's address: its placeholders, and the headers that carry it.
+var addressRefs = []string{"remote", "client_ip", "forwarded", "real-ip"}
+
+// keySpec is what a route's request keys are made of, decided once from the
+// shard configs in Provision.
+type keySpec struct {
+	ignored      map[string]bool // canonical header names left out
+	placeholders []string        // placeholders the shard configs reference
+	address      bool            // a shard config depends on the client address
 }
 
-// coalesceKey identifies a request for coalescing: the route's dialect,
-// method, path, query string, body and keyHeaders, separated by bytes that
-// cannot occur in them unescaped.
-func coalesceKey(dialect string, r *http.Request, body []byte) string {
-	var b strings.Builder
-	b.Grow(len(dialect) + len(r.URL.Path) + len(r.URL.RawQuery) + len(body) + 64)
-	for _, s := range []string{dialect, r.Method, r.URL.Path, r.URL.RawQuery} {
-		b.WriteString(s)
-		b.WriteByte(0)
+// placeholderRE finds {placeholder} references in a shard's proxy config.
+var placeholderRE = regexp.MustCompile(`\{[A-Za-z0-9_.\-]+\}`)
+
+// provisionKey reads from the shard configs what a request's key must
+// hold beyond the request itself.
+func (h *Handler) provisionKey() {
+	ks := &keySpec{ignored: map[string]bool{}}
+	var cfg strings.Builder
+	for _, s := range h.Shards {
+		cfg.Write(s.ProxyRaw)
+		cfg.WriteByte(0)
 	}
-	b.Write(body)
-	for _, k := range keyHeaders {
-		b.WriteByte(0)
-		for _, v := range r.Header.Values(k) {
-			b.WriteString(v)
-			b.WriteByte(1)
+	raw := cfg.String()
+	lower := strings.ToLower(raw)
+	for _, name := range keyIgnored {
+		if !strings.Contains(lower, strings.ToLower(name)) {
+			ks.ignored[name] = true
 		}
 	}
-	return b.String()
+	seen := map[string]bool{}
+	for _, ph := range placeholderRE.FindAllString(raw, -1) {
+		key := ph[1 : len(ph)-1]
+		if !seen[key] {
+			seen[key] = true
+			ks.placeholders = append(ks.placeholders, key)
+		}
+	}
+	sort.Strings(ks.placeholders)
+	for _, ref := range addressRefs {
+		ks.address = ks.address || strings.Contains(lower, ref)
+	}
+	h.key = ks
+}
+
+// requestKey identifies what every shard request of r would be: two
+// requests with equal keys send the same bytes to every shard, so they may
+// share a fan-out (coalescing) or an answer (a response cache). It holds
+// the route, the dialect, method, Host, path, query and body; every request
+// header except the few in keyIgnored, in a fixed order; the vars earlier
+// handlers set; the authenticated user (http.auth.user.id); the value of
+// every placeholder the shard configs reference (header_up values, auth
+// metadata, the client address...); and the client address itself when a
+// shard config depends on it. Nothing has to be listed by the operator.
+// The parts are length-prefixed, so no value can forge a boundary.
+func (h *Handler) requestKey(r *http.Request, body []byte) string {
+	ks := h.key
+	if ks == nil {
+		ks = &keySpec{address: true}
+	}
+	b := make([]byte, 0, 256+len(r.URL.Path)+len(r.URL.RawQuery)+len(body))
+	for _, s := range []string{h.name(), h.Dialect, r.Method, r.Host, r.URL.Path, r.URL.RawQuery} {
+		b = appendPart(b, s)
+	}
+	b = appendPart(b, string(body))
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		if !ks.ignored[http.CanonicalHeaderKey(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	b = append(b, 'H')
+	for _, name := range names {
+		b = appendPart(b, http.CanonicalHeaderKey(name))
+		b = strconv.AppendInt(b, int64(len(r.Header[name])), 10)
+		for _, v := range r.Header[name] {
+			b = appendPart(b, v)
+		}
+	}
+	b = append(b, 'V')
+	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		keys := make([]string, 0, len(vars))
+		for k := range vars {
+			if (ks.address || !slices.Contains(callerVars, k)) && !slices.Contains(bookkeepingVars, k) {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			b = appendPart(b, k)
+			b = appendPart(b, fmt.Sprint(vars[k]))
+		}
+	}
+	b = append(b, 'P')
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl != nil {
+		v, _ := repl.GetString("http.auth.user.id")
+		b = appendPart(b, v)
+		for _, ph := range ks.placeholders {
+			v, _ := repl.Get(ph)
+			b = appendPart(b, fmt.Sprint(v))
+		}
+	}
+	if ks.address {
+		b = append(b, 'A')
+		b = appendPart(b, r.RemoteAddr)
+	}
+	return string(b)
+}
+
+// appendPart appends s with its length before it.
+func appendPart(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
 }
 
 // flights shares one fan-out among identical concurrent requests. The

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,17 @@ type parentState struct {
 	repl *caddy.Replacer
 	vars map[string]any // a snapshot: later writes to the route's vars are not seen
 	raw  bool           // keep shard answers as they are (broadcast) instead of decoding them
+	// counts shard answer bytes against the route's max_inflight_bytes;
+	// nil counts nothing
+	charge *charge
+}
+
+// charged returns a copy of p whose shard answers count against a new
+// charge on the route's budget; the caller releases it.
+func (p *parentState) charged(h *Handler) *parentState {
+	pc := *p
+	pc.charge = h.newCharge()
+	return &pc
 }
 
 func newParentState(r *http.Request) (*parentState, error) {
@@ -109,7 +121,7 @@ func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport 
 	rep := dialect.ShardReport{Name: s.Name, Status: dialect.StatusTimeout, Took: time.Duration(h.Timeout)}
 	rep.Reason = "no answer within the route timeout (" + time.Duration(h.Timeout).String() + ")"
 	if ctx.Err() == context.Canceled {
-		rep.Status, rep.Reason = dialect.StatusError, "the client went away before the shard answered"
+		rep.Status, rep.Reason = dialect.StatusError, reasonClientGone
 	}
 	return rep
 }
@@ -123,8 +135,11 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		res.report.Took = time.Since(start)
 		observeShard(h.name(), s.Name, res.report)
 		h.logShard(res.report)
+		s.noteOutcome(res.report)
 	}()
-	if s.unavailable(h.name()) {
+	n, known := s.availableUpstreams(p.req)
+	observeUpstreams(h.name(), s.Name, n, known)
+	if known && n == 0 {
 		res.index = s.index
 		res.report.Name = s.Name
 		res.report.Status = dialect.StatusUnavailable
@@ -148,7 +163,9 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 	res.index = s.index
 	res.report.Name = s.Name
 	sw := newShardWriter(h.MaxResponseSize)
+	sw.charge = p.charge
 	req, repl := p.subRequest(ctx, sw, sreq)
+	s.stripCredentials(req, repl)
 	err := serveRecovered(s.proxy, sw, req)
 	res.report.Replica, _ = repl.GetString("http.reverse_proxy.upstream.hostport")
 	res.report.HTTPStatus = sw.status
@@ -201,7 +218,12 @@ func (h *Handler) decodeShard(s *Shard, body []byte, res *shardResult) {
 func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sreq *dialect.Request) (*http.Request, *caddy.Replacer) {
 	req := p.req.Clone(ctx)
 	req.Method = sreq.Method
+	// A dialect's path is escaped once already: it is the raw path (a
+	// broadcast's is the client's decoded path).
 	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = sreq.Path, "", sreq.RawQuery
+	if dec, err := url.PathUnescape(sreq.Path); err == nil && !p.raw {
+		req.URL.Path, req.URL.RawPath = dec, sreq.Path
+	}
 	req.RequestURI = req.URL.RequestURI()
 	body := sreq.Body
 	req.Body = io.NopCloser(bytes.NewReader(body))

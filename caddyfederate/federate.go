@@ -100,13 +100,30 @@ type Handler struct {
 	// off (searches only).
 	Writes *WritesConfig `json:"writes,omitempty"`
 
-	// Share one fan-out among identical concurrent requests (same route,
-	// method, path, query, body and credentials headers). Default: true.
+	// Tell clients each failed shard's full reason and the replica that
+	// answered: upstream addresses, dial errors, the start of an
+	// upstream's error body. For debugging: by default clients get a
+	// generic reason (timeout, connection failed, upstream status class,
+	// invalid answer) and no addresses; the full reason is always in the
+	// logs and the admin API (/federate/status). Default: false.
+	ExposeShardErrors bool `json:"expose_shard_errors,omitempty"`
+
+	// Share one fan-out among concurrent requests whose shard requests
+	// would be identical: same route, method, Host, path, query, body,
+	// every request header but a documented few that cannot change an
+	// answer (Accept-Encoding, Content-Length, Expect, User-Agent,
+	// Traceparent, Tracestate, X-Request-Id, unless a shard config names
+	// them), the vars and authenticated user earlier handlers set, every
+	// placeholder the shard configs reference, and the client address when
+	// a shard config depends on it. Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
 
 	// The shards, in priority order: when fused scores tie, the hit of the
 	// shard listed first wins.
 	Shards []*Shard `json:"shards,omitempty"`
+
+	// Bounds on the work of one request and of the route (limits.go).
+	Limits
 
 	client    dialect.Dialect
 	mergeOpts merge.Options
@@ -114,6 +131,7 @@ type Handler struct {
 	logger    *zap.Logger
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
+	key       *keySpec      // what requestKey holds beyond the request
 	writes    *writeState   // nil: the route serves no writes
 	// writeHooks are told of every write (see WriteHook).
 	writeHooks []WriteHook
@@ -183,14 +201,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.flights = new(flights)
 	h.calls = new(calls)
 	if err := registerMetrics(ctx); err != nil {
-		return fmt.Errorf("federate: registering metrics: %w", err)
+		return fmt.Errorf("registering metrics: %w", err)
 	}
 	if h.Dialect == "" {
 		h.Dialect = "federate"
 	}
 	d, ok := dialect.Lookup(h.Dialect)
 	if !ok {
-		return fmt.Errorf("federate: unknown dialect %q; use one of %v", h.Dialect, dialect.Names())
+		return fmt.Errorf("unknown dialect %q; use one of %v", h.Dialect, dialect.Names())
 	}
 	h.client = d
 	if h.Timeout <= 0 {
@@ -211,9 +229,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionMerge(); err != nil {
 		return err
 	}
+	if err := h.provisionLimits(); err != nil {
+		return err
+	}
 	for i, s := range h.Shards {
 		if err := s.provision(ctx, h, i); err != nil {
-			return fmt.Errorf("federate: shard %q: %w", s.Name, err)
+			return fmt.Errorf("shard %q: %w", s.Name, err)
 		}
 	}
 	if err := h.provisionWrites(); err != nil {
@@ -222,7 +243,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for _, name := range h.Require {
 		i := h.shardIndex(name)
 		if i < 0 {
-			return fmt.Errorf("federate: require names shard %q, which is not configured", name)
+			return fmt.Errorf("require names shard %q, which is not configured", name)
 		}
 		h.required = append(h.required, i)
 	}
@@ -231,6 +252,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.stop = make(chan struct{})
 		go refreshAuto(h.mergeOpts.Auto, h.stop)
 	}
+	h.provisionKey()
 	registerRoute(h)
 	return nil
 }
@@ -258,23 +280,23 @@ func (h *Handler) provisionMerge() error {
 		o.Strategy = merge.AutoChoice
 	case merge.RRF, merge.RRFZ, merge.Score, merge.Raw, merge.Interleave, merge.AutoChoice, merge.Calibrated:
 	default:
-		return fmt.Errorf("federate: unknown merge strategy %q; use auto, rrf, rrf_z, calibrated, score, raw or interleave", mc.Strategy)
+		return fmt.Errorf("unknown merge strategy %q; use auto, rrf, rrf_z, calibrated, score, raw or interleave", mc.Strategy)
 	}
 	switch o.Normalizer {
 	case "", merge.MinMax, merge.ZScore, merge.L2, merge.Max, merge.None:
 	default:
-		return fmt.Errorf("federate: unknown normalizer %q; use minmax, zscore, l2, max or none", mc.Normalizer)
+		return fmt.Errorf("unknown normalizer %q; use minmax, zscore, l2, max or none", mc.Normalizer)
 	}
 	switch o.Combine {
 	case "", merge.Sum, merge.MNZ:
 	default:
-		return fmt.Errorf("federate: unknown combine %q; use sum or mnz", mc.Combine)
+		return fmt.Errorf("unknown combine %q; use sum or mnz", mc.Combine)
 	}
 	if o.K == 0 {
 		o.K = defaultRRFK
 	}
 	if o.K < 0 || o.Depth < 0 || o.MaxFacetValues < 0 {
-		return fmt.Errorf("federate: merge k, depth and max_facet_values must not be negative")
+		return fmt.Errorf("merge k, depth and max_facet_values must not be negative")
 	}
 	if o.Depth == 0 {
 		o.Depth = defaultDepth
@@ -315,23 +337,23 @@ func (h *Handler) usesScores() bool {
 // Validate checks the parts of the config that need all of it.
 func (h *Handler) Validate() error {
 	if len(h.Shards) == 0 {
-		return fmt.Errorf("federate: no shards configured; add at least one `shard NAME <upstream>`")
+		return fmt.Errorf("no shards configured; add at least one `shard NAME <upstream>`")
 	}
 	seen := make(map[string]bool, len(h.Shards))
 	for _, s := range h.Shards {
 		if s.Name == "" {
-			return fmt.Errorf("federate: every shard needs a name")
+			return fmt.Errorf("every shard needs a name")
 		}
 		if seen[s.Name] {
-			return fmt.Errorf("federate: shard %q is defined twice", s.Name)
+			return fmt.Errorf("shard %q is defined twice", s.Name)
 		}
 		seen[s.Name] = true
 	}
 	if h.MinShards > len(h.Shards) {
-		return fmt.Errorf("federate: min_shards %d is more than the %d shards configured", h.MinShards, len(h.Shards))
+		return fmt.Errorf("min_shards %d is more than the %d shards configured", h.MinShards, len(h.Shards))
 	}
 	if h.Limit < 0 || h.Limit > h.MaxWindow {
-		return fmt.Errorf("federate: limit %d must be between 1 and max_window (%d)", h.Limit, h.MaxWindow)
+		return fmt.Errorf("limit %d must be between 1 and max_window (%d)", h.Limit, h.MaxWindow)
 	}
 	return nil
 }

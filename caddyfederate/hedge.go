@@ -83,7 +83,7 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 			last = a.res
 			if a.res.report.Status == dialect.StatusOK || running == 0 {
 				if a.hedge {
-					hedgesWon.WithLabelValues(s.Name).Inc()
+					hedgesWon.WithLabelValues(h.name(), s.Name).Inc()
 				}
 				return a.res
 			}
@@ -95,12 +95,12 @@ func (h *Handler) callHedged(ctx context.Context, p *parentState, s *Shard, sreq
 				timer.Reset(max(delay/8, time.Millisecond))
 				continue
 			}
-			if !s.budget.Allow() || !health.CanHedge(s.rp.Upstreams, picks.Addrs()...) {
+			if !s.budget.Allow() || !health.CanHedge(s.pool(), picks.Addrs()...) {
 				continue
 			}
 			hedged = true
 			running++
-			hedgesSent.WithLabelValues(s.Name).Inc()
+			hedgesSent.WithLabelValues(h.name(), s.Name).Inc()
 			hctx, hpicks := health.WithPicks(health.WithExcluded(hctx, picks.Addrs()...))
 			h.callStart()
 			go func() {

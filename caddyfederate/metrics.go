@@ -24,15 +24,15 @@ var (
 	}, []string{"route", "shard"})
 	hedgesSent = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "hedges_sent_total",
-		Help: "Hedged second requests sent to another replica, by shard.",
-	}, []string{"shard"})
+		Help: "Hedged second requests sent to another replica, by route and shard.",
+	}, []string{"route", "shard"})
 	hedgesWon = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "hedges_won_total",
-		Help: "Hedged requests whose answer was used, by shard.",
-	}, []string{"shard"})
+		Help: "Hedged requests whose answer was used, by route and shard.",
+	}, []string{"route", "shard"})
 	upstreamsAvailable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "upstreams_available",
-		Help: "Replicas of a shard available at its last request (healthy and under max_requests).",
+		Help: "Replicas of a shard available at its last request (healthy and under max_requests), by route and shard.",
 	}, []string{"route", "shard"})
 	answers = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "answers_total",
@@ -82,4 +82,11 @@ func observeAnswer(route string, status int, complete bool) {
 		outcome = "partial"
 	}
 	answers.WithLabelValues(route, outcome).Inc()
+}
+
+// observeUpstreams sets a shard's available replicas, when known.
+func observeUpstreams(route, shard string, n int, known bool) {
+	if known {
+		upstreamsAvailable.WithLabelValues(route, shard).Set(float64(n))
+	}
 }

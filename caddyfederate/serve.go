@@ -17,14 +17,23 @@ import (
 	"github.com/searchfront/caddy-federate/merge"
 )
 
-// ServeHTTP answers one search request: decode → fan out → collect →
+// ServeHTTP answers one client request: a search, a multi-search, an
+// endpoint the route answers itself, or the engine's own not-found error
+// (route.go). A search reads top to bottom: decode → fan out → collect →
 // merge → encode. It never calls next: federate is a terminal handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if handled, err := h.serveWrite(w, r); handled {
 		return err
 	}
+	return h.serveRoute(w, r)
+}
+
+// serveSearch answers one search (or count).
+func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	liftDeadline := h.bodyDeadline(w)
 	q, body, err := h.decodeRequest(r)
+	liftDeadline()
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
@@ -33,19 +42,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
-	if qs, err := h.splitSearches(q); err != nil {
-		return h.write(w, h.errorAnswer(err))
-	} else if qs != nil {
-		return h.write(w, h.multiSearch(r.Context(), p, qs, only, start))
-	}
 	reqs, err := h.shardRequests(q, only)
 	if err != nil {
 		return h.write(w, h.errorAnswer(err))
 	}
-	run := func(ctx context.Context) *answer { return h.answer(ctx, p, q, reqs, start) }
+	release, err := h.admit(r.Context())
+	if err != nil {
+		return h.writeRefused(w, err)
+	}
+	defer release()
+	run := func(ctx context.Context) *answer {
+		pc := p.charged(h)
+		defer pc.charge.release()
+		return h.answer(ctx, pc, q, reqs, start)
+	}
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), coalesceKey(h.Dialect, r, body), run, h.name())
+		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
 	}
@@ -56,24 +69,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return h.write(w, ans)
 }
 
-// answer fans the request out, merges and encodes the result.
+// answer runs one search and encodes its answer.
 func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, reqs []*dialect.Request, start time.Time) *answer {
-	results := h.fanOut(ctx, p, reqs)
-	status, why := h.responseStatus(results)
-	resp := h.mergeResults(q, results, start)
-	observeAnswer(h.name(), status, resp.Complete)
+	s := h.search(ctx, p, q, reqs, start)
 	var ans *answer
-	if status != http.StatusOK {
-		ans = h.errorAnswer(&dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why})
-	} else if body, err := h.client.EncodeResponse(q, resp); err != nil {
+	if s.err != nil {
+		ans = h.errorAnswer(s.err)
+	} else if body, err := h.client.EncodeResponse(q, s.resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {
 		ans = &answer{status: http.StatusOK, body: body}
 	}
-	ans.complete = strconv.FormatBool(resp.Complete)
-	ans.timing = serverTiming(resp)
+	ans.complete = strconv.FormatBool(s.resp.Complete)
+	ans.timing = serverTiming(s.resp)
 	return ans
+}
+
+// searched is one search's outcome: the shards' results, the merged
+// response, and the error that answers it when the quorum was missed.
+type searched struct {
+	results []shardResult
+	resp    *dialect.Response
+	err     *dialect.Error
+}
+
+// search fans one search out, collects and merges it: the steps a search
+// takes whether it arrives alone or in a multi-search.
+func (h *Handler) search(ctx context.Context, p *parentState, q *dialect.Query, reqs []*dialect.Request, start time.Time) searched {
+	results := h.fanOut(ctx, p, reqs)
+	status, why := h.responseStatus(results)
+	resp := h.mergeResults(q, results, start)
+	observeAnswer(h.name(), status, resp.Complete)
+	s := searched{results: results, resp: resp}
+	if status != http.StatusOK {
+		s.err = &dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why}
+	}
+	return s
 }
 
 // answer is a finished response, shareable between coalesced requests.
@@ -87,7 +119,9 @@ type answer struct {
 // write sends ans to the client.
 func (h *Handler) write(w http.ResponseWriter, ans *answer) error {
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
+	if hdr.Get("Content-Type") == "" { // a dialect's SetHeaders may have set its media type
+		hdr.Set("Content-Type", "application/json")
+	}
 	hdr.Set("Content-Length", strconv.Itoa(len(ans.body)))
 	if ans.complete != "" {
 		hdr.Set("Federate-Complete", ans.complete)
@@ -127,8 +161,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.MaxRequestBody+1))
 	if err != nil {
-		return nil, &dialect.Error{Status: http.StatusBadRequest, Code: "bad_request", Type: "invalid_request",
-			Message: "reading the request body failed: " + err.Error()}
+		return nil, h.bodyError(err)
 	}
 	if int64(len(b)) > h.MaxRequestBody {
 		return nil, tooLarge(h.MaxRequestBody)
@@ -170,12 +203,19 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			want[name] = true
 		}
 	}
+	if err := h.checkQuery(q); err != nil {
+		return nil, err
+	}
 	reqs := make([]*dialect.Request, len(h.Shards))
 	for i, s := range h.Shards {
 		if want != nil && !want[s.Name] {
 			continue
 		}
-		t := dialect.Target{Shard: s.Name, Index: s.Index, Offset: 0, Limit: h.shardWindow(q)}
+		index, err := s.targetIndex(q)
+		if err != nil {
+			return nil, err
+		}
+		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
 		req, err := s.dialect.BuildRequest(q, t)
 		if err != nil {
 			var de *dialect.Error
@@ -213,7 +253,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 	lists := make([]merge.List, 0, len(results))
 	failed := 0
 	for i, r := range results {
-		resp.Shards[i] = r.report
+		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
 			lists = append(lists, r.list)
@@ -223,19 +263,26 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 			resp.Complete = false
 		}
 	}
-	opts := h.mergeOpts
-	opts.Offset, opts.Limit = q.Offset, q.Limit
-	if opts.Auto != nil {
-		opts.Auto.Observe(lists)
-	}
-	m := mergers.Get().(*merge.Merger)
-	resp.Result = m.Merge(lists, failed, opts)
-	mergers.Put(m)
+	resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}
 	resp.Took = time.Since(start)
 	return resp
+}
+
+// fuse merges lists with the route's merge options and the window
+// [offset, offset+limit).
+func (h *Handler) fuse(lists []merge.List, failed, offset, limit int) merge.Result {
+	opts := h.mergeOpts
+	opts.Offset, opts.Limit = offset, limit
+	if opts.Auto != nil {
+		opts.Auto.Observe(lists)
+	}
+	m := mergers.Get().(*merge.Merger)
+	res := m.Merge(lists, failed, opts)
+	mergers.Put(m)
+	return res
 }
 
 // dedupeField is the field shard answers are deduplicated by: "" means the

@@ -30,10 +30,24 @@ type Shard struct {
 	// How this shard's engine talks. Default: the route's dialect.
 	Dialect string `json:"dialect,omitempty"`
 
-	// The engine's index or collection. It builds the upstream path for the
-	// dialect (Meilisearch `/indexes/{index}/search`, Elasticsearch
-	// `/{index}/_search`). Default: the index the client named.
+	// The engine's index or collection, pinned: clients cannot name
+	// another. It builds the upstream path for the dialect (Meilisearch
+	// `/indexes/{index}/search`, Elasticsearch `/{index}/_search`). For
+	// solr, typesense and groonga it may carry request parameters after a
+	// `?` (`docs?query_by=title&filter_by=tenant:=acme`): they are
+	// enforced, not defaults; the client's filter is combined with the
+	// shard's (`fq`, `filter_by`, `filter`) so both must hold, and any
+	// other parameter replaces the client's. Default: the index the client
+	// named, validated (see allow_indexes).
 	Index string `json:"index,omitempty"`
+
+	// When the shard has no `index`: the indexes a client may name, each
+	// an exact name or a prefix ending in `*` (`acme-*`). Another name is
+	// answered 404. Whatever this allows, a client's index must be a
+	// plain name (letters, digits, `-`, `_`, `.`, not starting with `.`,
+	// `_` or `-`: no hidden, system, remote, wildcard or list names).
+	// Default: any plain name.
+	AllowIndexes []string `json:"allow_indexes,omitempty"`
 
 	// The shard's weight in fusion. Default: 1.
 	Weight float64 `json:"weight,omitempty"`
@@ -41,6 +55,14 @@ type Shard struct {
 	// Deadline of this shard's answer, capped by the route's timeout.
 	// Default: the route's timeout.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// Send the client's credentials to this shard: the Authorization,
+	// Proxy-Authorization and Cookie headers, the engines' API-key headers
+	// (X-Meili-API-Key, X-TYPESENSE-API-KEY, X-Api-Key, ...) and API-key
+	// query parameters (x-typesense-api-key). Without it they are removed
+	// from the shard request; the shard's own `header_up` (e.g. an
+	// operator key) still applies. Default: false.
+	ForwardCredentials bool `json:"forward_credentials,omitempty"`
 
 	// Hedged requests to a second replica; nil means off.
 	Hedge *HedgeConfig `json:"hedge,omitempty"`
@@ -60,10 +82,16 @@ type Shard struct {
 	index   int             // position in the route's config
 	tracker *health.Tracker // latency history, shared across reloads by trackerKey
 	budget  *health.Budget  // hedge tokens; nil allows every hedge
+	dynamic *poolRecorder   // the dynamic upstreams last chosen from; nil without dynamic upstreams
+
+	caddyfileProxy *reverseproxy.Handler // parsed from a Caddyfile, until parseCaddyfile finalizes it
+	// last failure, for the admin API
+	failures *lastFailure
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	s.index = index
+	s.failures = new(lastFailure)
 	if s.Weight < 0 {
 		return fmt.Errorf("weight must not be negative, got %v", s.Weight)
 	}
@@ -82,6 +110,9 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 		return err
 	}
 	s.dialect = d
+	if s.Index != "" && len(s.AllowIndexes) > 0 {
+		return fmt.Errorf("index pins one index and allow_indexes lets clients choose: set one of them")
+	}
 	if s.ProxyRaw == nil {
 		return fmt.Errorf("no upstreams: give the shard at least one upstream address, e.g. `shard %s 127.0.0.1:7700`", s.Name)
 	}
@@ -100,6 +131,7 @@ func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 		// Hedges must reach another replica: the wrapper skips the
 		// upstreams an attempt's context excludes, and records picks.
 		rp.LoadBalancing.SelectionPolicy = health.Wrap(rp.LoadBalancing.SelectionPolicy)
+		s.recordDynamicPool(rp)
 	}
 	if s.tracker, err = health.Acquire(s.trackerKey()); err != nil {
 		return err
@@ -163,21 +195,4 @@ func widenIdlePool(rp *reverseproxy.Handler) {
 		return
 	}
 	ht.Transport.MaxIdleConnsPerHost = defaultIdleConnsPerHost
-}
-
-// unavailable reports whether the shard certainly has no upstream to ask:
-// static upstreams only, and none of them available (unhealthy, or at its
-// max_requests). Dynamic upstreams are only known at request time.
-func (s *Shard) unavailable(route string) bool {
-	if s.rp == nil || s.rp.DynamicUpstreams != nil || len(s.rp.Upstreams) == 0 {
-		return false
-	}
-	n := 0
-	for _, u := range s.rp.Upstreams {
-		if u.Available() {
-			n++
-		}
-	}
-	upstreamsAvailable.WithLabelValues(route, s.Name).Set(float64(n))
-	return n == 0
 }

@@ -19,6 +19,9 @@ import (
 // on a deadline, 499 on a cancel) and writes upstream answers, errors
 // included, to the writer.
 func classify(ctx context.Context, err error, sw *shardWriter, timeout time.Duration, maxSize int64) (dialect.Status, string) {
+	if sw.overBudget {
+		return dialect.StatusInvalid, "answer not buffered: the route's max_inflight_bytes is spent"
+	}
 	if sw.tooBig {
 		return dialect.StatusInvalid, fmt.Sprintf("answer larger than max_response_size (%d bytes)", maxSize)
 	}
@@ -37,7 +40,7 @@ func classify(ctx context.Context, err error, sw *shardWriter, timeout time.Dura
 		case errors.Is(ctx.Err(), context.DeadlineExceeded) || code == http.StatusGatewayTimeout:
 			return dialect.StatusTimeout, "no answer within " + timeout.String()
 		case errors.Is(ctx.Err(), context.Canceled):
-			return dialect.StatusError, "the client went away before the shard answered"
+			return dialect.StatusError, reasonClientGone
 		case code == http.StatusServiceUnavailable && strings.Contains(err.Error(), "no upstreams available"):
 			return dialect.StatusUnavailable, "no available upstream: every replica is unhealthy or at its request limit"
 		}
@@ -72,24 +75,25 @@ func (h *Handler) responseStatus(results []shardResult) (int, string) {
 	case asked == 0:
 		return http.StatusBadRequest, "the request named no configured shard"
 	case ok == 0 && timeouts == asked:
-		return http.StatusGatewayTimeout, "every shard timed out: " + failureSummary(results)
+		return http.StatusGatewayTimeout, "every shard timed out: " + h.failureSummary(results)
 	case ok == 0:
-		return http.StatusBadGateway, "every shard failed: " + failureSummary(results)
+		return http.StatusBadGateway, "every shard failed: " + h.failureSummary(results)
 	}
 	for _, i := range h.required {
-		if results[i].report.Status != dialect.StatusOK {
-			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", results[i].report.Name, results[i].report.Status, results[i].report.Reason)
+		if rep := h.clientReport(results[i].report); rep.Status != dialect.StatusOK {
+			return http.StatusServiceUnavailable, fmt.Sprintf("required shard %q is %s: %s", rep.Name, rep.Status, rep.ReasonOrDefault())
 		}
 	}
 	need := min(h.MinShards, asked)
 	if ok < need {
-		return http.StatusServiceUnavailable, fmt.Sprintf("only %d of %d shards answered, min_shards is %d: %s", ok, asked, h.MinShards, failureSummary(results))
+		return http.StatusServiceUnavailable, fmt.Sprintf("only %d of %d shards answered, min_shards is %d: %s", ok, asked, h.MinShards, h.failureSummary(results))
 	}
 	return http.StatusOK, ""
 }
 
-// failureSummary lists the failed shards, one clause each.
-func failureSummary(results []shardResult) string {
+// failureSummary lists the failed shards, one clause each, as a client
+// may see them (clientReport).
+func (h *Handler) failureSummary(results []shardResult) string {
 	var b strings.Builder
 	for _, r := range results {
 		if r.report.Status == dialect.StatusOK || r.report.Status == dialect.StatusSkipped {
@@ -98,7 +102,8 @@ func failureSummary(results []shardResult) string {
 		if b.Len() > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s %s (%s)", r.report.Name, r.report.Status, r.report.Reason)
+		rep := h.clientReport(r.report)
+		fmt.Fprintf(&b, "%s %s (%s)", rep.Name, rep.Status, rep.ReasonOrDefault())
 	}
 	return b.String()
 }

@@ -31,7 +31,7 @@ func TestHedgeWinsAndCancelsLoser(t *testing.T) {
 	slow.set(func(f *fakeEngine) { f.delay = 5 * time.Second })
 	url := startCaddy(t, meiliSite("\t\ttimeout 10s", twoReplicaShard(slow, fast, "50ms")))
 	before := goleak.IgnoreCurrent()
-	wonBefore := counterValue(t, hedgesWon.WithLabelValues("s"))
+	wonBefore := counterValue(t, hedgesWon.WithLabelValues("federate", "s"))
 
 	start := time.Now()
 	resp, out := search(t, url+"/indexes/x/search", `{"q":"x"}`)
@@ -50,7 +50,7 @@ func TestHedgeWinsAndCancelsLoser(t *testing.T) {
 	if len(fast.requests()) != 1 || len(slow.requests()) != 1 {
 		t.Errorf("requests: slow %d fast %d, want 1 and 1", len(slow.requests()), len(fast.requests()))
 	}
-	if got := counterValue(t, hedgesWon.WithLabelValues("s")) - wonBefore; got != 1 {
+	if got := counterValue(t, hedgesWon.WithLabelValues("federate", "s")) - wonBefore; got != 1 {
 		t.Errorf("hedges won counter moved by %v, want 1", got)
 	}
 	goleak.VerifyNone(t, append(ignoreIdle, before)...)
@@ -120,15 +120,6 @@ func TestCoalescing(t *testing.T) {
 			if got := len(a.requests()); got != tc.want {
 				t.Errorf("shard saw %d requests, want %d", got, tc.want)
 			}
-			for _, r := range a.requests() {
-				seen := false
-				for _, auth := range tc.auths {
-					seen = seen || r.Header.Get("Authorization") == auth
-				}
-				if !seen {
-					t.Errorf("shard saw Authorization %q", r.Header.Get("Authorization"))
-				}
-			}
 		})
 	}
 }
@@ -142,6 +133,7 @@ func TestCoalescedClientLeaving(t *testing.T) {
 	client := &http.Client{Timeout: 100 * time.Millisecond}
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, url+"/indexes/x/search", strings.NewReader(`{"q":"same"}`))
+		req.Header.Set("Content-Type", "application/json") // as search sends it: the same request
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 		}

@@ -21,6 +21,9 @@ type shardWriter struct {
 	max     int64
 	tooBig  bool
 	written bool
+	charge  *charge // the route's answer budget; nil counts nothing
+	// the route's budget was spent before the answer was in
+	overBudget bool
 }
 
 func newShardWriter(max int64) *shardWriter {
@@ -47,6 +50,10 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 	if int64(len(w.body))+int64(len(p)) > w.max {
 		w.tooBig = true
 		return 0, errTooLarge
+	}
+	if !w.charge.take(len(p)) {
+		w.overBudget = true
+		return 0, errOverBudget
 	}
 	if w.body == nil {
 		// The answer's size when the engine sent it (reverse_proxy copies

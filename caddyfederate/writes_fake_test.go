@@ -171,8 +171,8 @@ func writeSite(mode string, shards [][]*fakeMeili, extra ...string) string {
 	return b.String()
 }
 
-// do sends a request and decodes its JSON answer.
-func do(t testing.TB, method, url, body string) (int, map[string]any) {
+// doJSON sends a request and decodes its JSON answer.
+func doJSON(t testing.TB, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if body != "" {

@@ -19,7 +19,7 @@ func waitTask(t testing.TB, url string, uid any) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st, task := do(t, http.MethodGet, fmt.Sprintf("%s/tasks/%v", url, uid), "")
+		st, task := doJSON(t, http.MethodGet, fmt.Sprintf("%s/tasks/%v", url, uid), "")
 		if st != 200 {
 			t.Fatalf("GET /tasks/%v: %d %v", uid, st, task)
 		}
@@ -48,7 +48,7 @@ func docsBody(from, to int) string {
 func TestWritesRoute(t *testing.T) {
 	shards := fakeShards(t, 2, 2)
 	url := startCaddy(t, writeSite("route", shards))
-	st, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 200))
+	st, sum := doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 200))
 	if st != http.StatusAccepted || sum["type"] != "documentAdditionOrUpdate" || sum["status"] != "enqueued" {
 		t.Fatalf("add documents: %d %v", st, sum)
 	}
@@ -76,11 +76,11 @@ func TestWritesRoute(t *testing.T) {
 	for _, r := range slices.Concat(shards...) {
 		r.set(func(f *fakeMeili) { f.paths = nil })
 	}
-	st, sum = do(t, http.MethodPost, url+"/indexes/movies/documents/delete-batch", `[1,2,3,"4"]`)
+	st, sum = doJSON(t, http.MethodPost, url+"/indexes/movies/documents/delete-batch", `[1,2,3,"4"]`)
 	if st != 202 || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
 		t.Fatalf("delete-batch: %d %v", st, sum)
 	}
-	st, sum = do(t, http.MethodDelete, url+"/indexes/movies/documents/5", "")
+	st, sum = doJSON(t, http.MethodDelete, url+"/indexes/movies/documents/5", "")
 	if st != 202 || waitTask(t, url, sum["taskUid"])["type"] != "documentDeletion" {
 		t.Fatalf("delete: %d %v", st, sum)
 	}
@@ -97,7 +97,7 @@ func TestWritesRoute(t *testing.T) {
 	}
 
 	// Settings go to every replica of every shard.
-	st, sum = do(t, http.MethodPatch, url+"/indexes/movies/settings", `{"filterableAttributes":["tag"]}`)
+	st, sum = doJSON(t, http.MethodPatch, url+"/indexes/movies/settings", `{"filterableAttributes":["tag"]}`)
 	if st != 202 || sum["type"] != "settingsUpdate" || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
 		t.Fatalf("settings: %d %v", st, sum)
 	}
@@ -109,7 +109,7 @@ func TestWritesRoute(t *testing.T) {
 		}
 	}
 	// GET /tasks lists them, newest first.
-	st, list := do(t, http.MethodGet, url+"/tasks?limit=2", "")
+	st, list := doJSON(t, http.MethodGet, url+"/tasks?limit=2", "")
 	res, _ := list["results"].([]any)
 	if st != 200 || len(res) != 2 || res[0].(map[string]any)["type"] != "settingsUpdate" || list["next"] == nil {
 		t.Errorf("GET /tasks: %d %v", st, list)
@@ -125,7 +125,7 @@ func TestWritesReplicaDown(t *testing.T) {
 	t.Cleanup(func() { clearStale("w", "", "") })
 	down := shards[0][1]
 	down.set(func(f *fakeMeili) { f.down = true })
-	st, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 50))
+	st, sum := doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 50))
 	if st != 202 {
 		t.Fatalf("add: %d %v", st, sum)
 	}
@@ -168,7 +168,7 @@ func TestWritesBroadcast(t *testing.T) {
 	shards := fakeShards(t, 2, 2)
 	site := strings.Replace(writeSite("broadcast", shards), "writes broadcast", "broadcast", 1)
 	url := startCaddy(t, site)
-	st, sum := do(t, http.MethodPut, url+"/indexes/movies/documents", docsBody(0, 10))
+	st, sum := doJSON(t, http.MethodPut, url+"/indexes/movies/documents", docsBody(0, 10))
 	if st != 202 || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
 		t.Fatalf("add: %d %v", st, sum)
 	}
@@ -194,7 +194,7 @@ func TestWritesBadInput(t *testing.T) {
 		{"GET", "/tasks/abc", ``, "invalid_task_uid"},
 		{"GET", "/tasks/99999", ``, "task_not_found"},
 	} {
-		st, out := do(t, c.method, url+c.path, c.body)
+		st, out := doJSON(t, c.method, url+c.path, c.body)
 		if st < 400 || out["code"] != c.code {
 			t.Errorf("%s %s %s: %d %v, want code %s", c.method, c.path, c.body, st, out, c.code)
 		}
@@ -230,7 +230,7 @@ func TestWritesBulk(t *testing.T) {
 	b.WriteString("{\"index\":{\"_index\":\"docs\"}}\n{\"title\":\"no id: generated\"}\n")
 	bulk := func() (int, map[string]any) {
 		t.Helper()
-		return do(t, http.MethodPost, url+"/_bulk", b.String())
+		return doJSON(t, http.MethodPost, url+"/_bulk", b.String())
 	}
 	st, out := bulk()
 	items, _ := out["items"].([]any)
@@ -364,12 +364,12 @@ func TestWritesSolrUpdate(t *testing.T) {
 	shards := fakeShards(t, 2, 2)
 	url := startCaddy(t, strings.Replace(writeSite("route", shards), "dialect meilisearch", "dialect solr", 1))
 	t.Cleanup(func() { clearStale("w", "", "") })
-	st, out := do(t, http.MethodPost, url+"/solr/docs/update", docsBody(0, 30))
+	st, out := doJSON(t, http.MethodPost, url+"/solr/docs/update", docsBody(0, 30))
 	if st != 200 || out["responseHeader"].(map[string]any)["status"] != float64(0) {
 		t.Fatalf("update: %d %v", st, out)
 	}
 	names := []string{"s0", "s1"}
-	if st, out = do(t, http.MethodPost, url+"/solr/docs/update?commit=true", `{"delete":["1","2"]}`); st != 200 {
+	if st, out = doJSON(t, http.MethodPost, url+"/solr/docs/update?commit=true", `{"delete":["1","2"]}`); st != 200 {
 		t.Fatalf("delete: %d %v", st, out)
 	}
 	for i := 0; i < 30; i++ {
@@ -386,7 +386,7 @@ func TestWritesSolrUpdate(t *testing.T) {
 	for _, r := range slices.Concat(shards...) {
 		r.set(func(f *fakeMeili) { f.paths = nil })
 	}
-	if st, _ = do(t, http.MethodPost, url+"/solr/docs/update?commit=true", ``); st != 200 {
+	if st, _ = doJSON(t, http.MethodPost, url+"/solr/docs/update?commit=true", ``); st != 200 {
 		t.Fatalf("commit: %d", st)
 	}
 	for _, r := range slices.Concat(shards...) {
@@ -395,7 +395,7 @@ func TestWritesSolrUpdate(t *testing.T) {
 		}
 	}
 	shards[1][0].set(func(f *fakeMeili) { f.down = true })
-	st, out = do(t, http.MethodPost, url+"/solr/docs/update", docsBody(30, 60))
+	st, out = doJSON(t, http.MethodPost, url+"/solr/docs/update", docsBody(30, 60))
 	if msg := fmt.Sprint(out["error"]); st != http.StatusBadGateway || !strings.Contains(msg, `shard \"s1\" replica 1 of 2`) && !strings.Contains(msg, `shard "s1" replica 1 of 2`) {
 		t.Errorf("update with a replica down: %d %v", st, out)
 	}
@@ -409,7 +409,7 @@ func TestWritesTaskBoundedAndReload(t *testing.T) {
 	shards := fakeShards(t, 2, 2)
 	url := startCaddy(t, writeSite("route", shards, "\t\twrite_timeout 400ms"))
 	t.Cleanup(func() { clearStale("w", "", "") })
-	st, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 20))
+	st, sum := doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 20))
 	if st != 202 || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
 		t.Fatalf("add: %d %v", st, sum)
 	}
@@ -417,7 +417,7 @@ func TestWritesTaskBoundedAndReload(t *testing.T) {
 	stuck := shards[1][1]
 	stuck.set(func(f *fakeMeili) { f.stuck = true })
 	start := time.Now()
-	_, sum = do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(20, 40))
+	_, sum = doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(20, 40))
 	task := waitTask(t, url, sum["taskUid"])
 	e, _ := task["error"].(map[string]any)
 	if task["status"] != "failed" || e == nil || e["code"] != "federate_write_timeout" || !strings.Contains(e["message"].(string), `shard "s1" replica 2 of 2`) {
@@ -489,7 +489,7 @@ func TestWritesHook(t *testing.T) {
 		}
 	}
 	routes.Unlock()
-	_, sum := do(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 10))
+	_, sum := doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 10))
 	got := <-ch
 	if len(got.indexes) != 1 || got.indexes[0] != "movies" {
 		t.Errorf("hook saw indexes %v", got.indexes)
@@ -499,7 +499,7 @@ func TestWritesHook(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the hook's channel did not close after the task ended")
 	}
-	if _, task := do(t, http.MethodGet, fmt.Sprintf("%s/tasks/%v", url, sum["taskUid"]), ""); task["status"] != "succeeded" {
+	if _, task := doJSON(t, http.MethodGet, fmt.Sprintf("%s/tasks/%v", url, sum["taskUid"]), ""); task["status"] != "succeeded" {
 		t.Errorf("the channel closed while the task is %v", task["status"])
 	}
 }

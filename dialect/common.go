@@ -329,3 +329,54 @@ func clientLimit(q *Query, def int) int {
 	}
 	return def
 }
+
+// isLiteral reports whether v is a number or boolean literal.
+func isLiteral(v string) bool {
+	if v == "true" || v == "false" {
+		return true
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil
+}
+
+// appendShardStatus writes, for dialects without a partial-result field of
+// their own, {"complete":false,"shards":{...}}.
+func appendShardStatus(b []byte, rs []ShardReport) []byte {
+	b = append(b, `{"complete":false,"shards":`...)
+	b = appendShardMap(b, rs)
+	return append(b, '}')
+}
+
+// appendShardMap writes {name: {status object}, ...} in config order, each
+// object by AppendShardStatus.
+func appendShardMap(b []byte, rs []ShardReport) []byte {
+	b = append(b, '{')
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, r.Name)
+		b = append(b, `:{`...)
+		b = AppendShardStatus(b, r)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// codeForStatus is the error code of an error that has none, by status.
+func codeForStatus(status int) string {
+	switch {
+	case status == http.StatusRequestEntityTooLarge:
+		return "payload_too_large"
+	case status == http.StatusNotFound:
+		return "index_not_found"
+	case status == http.StatusGatewayTimeout:
+		return "shard_timeout"
+	case status >= 500:
+		return "shard_unavailable"
+	}
+	return "bad_request"
+}
+
+// emptyObject is the document of a hit that has none.
+var emptyObject = []byte("{}")

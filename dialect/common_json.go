@@ -369,3 +369,12 @@ func rawInt(raw []byte) (n int64, present bool, err error) {
 	}
 	return n, true, nil
 }
+
+// jsonScalar renders a JSON scalar as text: a string, number or boolean; ok is false otherwise.
+func jsonScalar(raw []byte) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == '{' || raw[0] == '[' || raw[0] == 'n' {
+		return "", false
+	}
+	return scalarString(raw), true
+}

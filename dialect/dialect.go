@@ -1,10 +1,3 @@
-// Package dialect holds the wire formats of search engines: how a client's
-// search request reads, how a shard request is built, how a shard's answer is
-// decoded into ranked hits and how a merged answer and an error are encoded.
-//
-// One file per engine, each implementing Dialect and registering itself in
-// init. The package is pure: bytes in, values out, no Caddy import, no I/O.
-// Hits travel as raw bytes; only ids, scores, totals and facets are decoded.
 package dialect
 
 import (
@@ -74,6 +67,8 @@ type Query struct {
 	Params map[string][]string
 	// Method is the client's HTTP method.
 	Method string
+	// Display is how the client wants the answer shaped (see Display).
+	Display Display
 }
 
 // Filter is a conjunction of clauses: field = value, or field IN values.

@@ -1,7 +1,6 @@
 package dialect
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,11 +85,26 @@ func (c esCounts) append(b []byte) []byte {
 }
 
 func (d esDialect) EncodeResponse(q *Query, res *Response) ([]byte, error) {
+	if q.Display.Count {
+		return encodeESCount(res), nil
+	}
 	b := make([]byte, 0, 512+len(res.Result.Hits)*512)
-	timedOut := false
-	var sh esCounts
-	cl := map[string]int{}
-	for _, r := range res.Shards {
+	sh, timedOut, cl := countESShards(res.Shards)
+	b = append(b, `{"took":`...)
+	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
+	b = append(b, `,"timed_out":`...)
+	b = strconv.AppendBool(b, timedOut)
+	b = appendESShards(b, sh, res.Shards)
+	b = appendESClusters(b, res.Shards, cl)
+	b = appendESHits(b, q, res)
+	b = d.appendAggs(b, q, res.Result.Facets)
+	return append(b, '}'), nil
+}
+
+// countESShards counts shards for _shards and clusters for _clusters.
+func countESShards(rs []ShardReport) (sh esCounts, timedOut bool, cl map[string]int) {
+	cl = map[string]int{}
+	for _, r := range rs {
 		sh.total++
 		switch r.Status {
 		case StatusOK:
@@ -106,16 +120,17 @@ func (d esDialect) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		}
 		cl[esClusterStatus(r.Status)]++
 	}
-	b = append(b, `{"took":`...)
-	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
-	b = append(b, `,"timed_out":`...)
-	b = strconv.AppendBool(b, timedOut)
+	return sh, timedOut, cl
+}
+
+// appendESShards writes the _shards object: counts and failures.
+func appendESShards(b []byte, sh esCounts, shards []ShardReport) []byte {
 	b = append(b, `,"_shards":`...)
 	b = sh.append(b)
 	if sh.failed > 0 {
 		b = append(b, `,"failures":[`...)
 		n := 0
-		for i, r := range res.Shards {
+		for i, r := range shards {
 			if r.Status == StatusOK || r.Status == StatusSkipped {
 				continue
 			}
@@ -127,11 +142,7 @@ func (d esDialect) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, '}')
-	b = appendESClusters(b, res.Shards, cl)
-	b = appendESHits(b, q, res)
-	b = d.appendAggs(b, q, res.Result.Facets)
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 func appendESClusters(b []byte, shards []ShardReport, counts map[string]int) []byte {
@@ -286,23 +297,10 @@ func (d esDialect) appendAggs(b []byte, q *Query, facets []merge.Facet) []byte {
 	if len(facets) == 0 {
 		return b
 	}
-	var aggs []esAgg
-	if len(q.Body) > 0 {
-		var m struct {
-			Aggs         json.RawMessage `json:"aggs"`
-			Aggregations json.RawMessage `json:"aggregations"`
-		}
-		if json.Unmarshal(q.Body, &m) == nil {
-			raw := m.Aggs
-			if raw == nil {
-				raw = m.Aggregations
-			}
-			aggs, _ = parseESAggs(raw)
-		}
-	}
+	aggs := q.Display.FacetNames
 	if len(aggs) == 0 {
 		for _, f := range facets {
-			aggs = append(aggs, esAgg{Name: f.Name, Field: f.Name})
+			aggs = append(aggs, NamedFacet{Name: f.Name, Field: f.Name})
 		}
 	}
 	byField := make(map[string]*merge.Facet, len(facets))

@@ -142,19 +142,10 @@ func esQueryText(typ string, body []byte) (string, bool) {
 				}
 				v = inner["query"]
 			}
-			return esScalar(v)
+			return jsonScalar(v)
 		}
 	}
-	return esScalar(m["query"])
-}
-
-// esScalar renders a string, number or boolean; ok is false otherwise.
-func esScalar(raw []byte) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] == '{' || raw[0] == '[' || raw[0] == 'n' {
-		return "", false
-	}
-	return scalarString(raw), true
+	return jsonScalar(m["query"])
 }
 
 // esTermClause reads {"field": value | {"value": v}} or {"field": [values]}.
@@ -177,7 +168,7 @@ func esTermClause(typ string, body []byte) (Clause, bool) {
 				}
 				v = inner["value"]
 			}
-			s, ok := esScalar(v)
+			s, ok := jsonScalar(v)
 			return Clause{Field: field, Values: []string{s}}, ok
 		}
 		var elems []json.RawMessage
@@ -186,7 +177,7 @@ func esTermClause(typ string, body []byte) (Clause, bool) {
 		}
 		c := Clause{Field: field}
 		for _, e := range elems {
-			s, ok := esScalar(e)
+			s, ok := jsonScalar(e)
 			if !ok {
 				return Clause{}, false
 			}

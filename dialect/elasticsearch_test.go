@@ -70,7 +70,7 @@ func TestESDecodeRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := *q
-			got.Dialect, got.Method, got.Body, got.Params = "", "", nil, nil
+			got.Dialect, got.Method, got.Body, got.Params, got.Display = "", "", nil, nil, Display{} // Display: TestDecodeDisplay
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("query =\n%+v\nwant\n%+v", got, tt.want)
 			}
@@ -100,10 +100,14 @@ func TestESBuildRequest(t *testing.T) {
 		t.Errorf("aggs/_source = %v", m)
 	}
 
-	r, _ = d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Limit: 5})
+	r, _ = d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Index: "films", Limit: 5})
 	m = decodeJSON(t, r.Body)
-	if r.Path != "/_search" || dig(m, "query", "match_all") == nil {
+	if r.Path != "/films/_search" || dig(m, "query", "match_all") == nil {
 		t.Errorf("empty query = %s %v", r.Path, m)
+	}
+	// No index from the shard or the client: never /_search over every index.
+	if _, err := d.BuildRequest(&Query{Dialect: "federate"}, Target{Shard: "e1", Limit: 5}); err == nil || asError(t, err).Status != 400 {
+		t.Errorf("no index: %v, want a 400", err)
 	}
 	if _, err := d.BuildRequest(&Query{Dialect: "meilisearch", RawFilter: true}, target); asError(t, err).Status != 400 || asError(t, err).Code != "unsupported_filter" {
 		t.Errorf("raw filter: %v", err)

@@ -40,7 +40,7 @@ func TestFederateDecodeRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := *q
-			got.Dialect, got.Method, got.Body, got.Params = "", "", nil, nil
+			got.Dialect, got.Method, got.Body, got.Params, got.Display = "", "", nil, nil, Display{} // Display: TestDecodeDisplay
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("query =\n%+v\nwant\n%+v", got, tt.want)
 			}

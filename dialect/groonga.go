@@ -184,7 +184,7 @@ func parseGrnEquals(s string) (string, string, bool) {
 		return "", "", false
 	}
 	if val[0] != '"' {
-		if tsScalar(val) {
+		if isLiteral(val) {
 			return field, val, true
 		}
 		return "", "", false
@@ -208,4 +208,12 @@ func parseGrnEquals(s string) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// Route serves the select command, /d/select (GET or POST).
+func (groonga) Route(method, path string) Endpoint {
+	if segs := lastSegments(path, 1); len(segs) == 1 && (segs[0] == "select" || segs[0] == "select.json") {
+		return allowSearch(method, http.MethodGet, http.MethodHead, http.MethodPost)
+	}
+	return Endpoint{Op: OpNotFound}
 }

@@ -37,7 +37,7 @@ func (groonga) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 	b = append(b, ']')
 	if !res.Complete {
 		b = append(b, `,{"federate":`...)
-		b = appendTSFederate(b, res.Shards)
+		b = appendShardStatus(b, res.Shards)
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil

@@ -82,7 +82,9 @@ func (g groonga) BuildRequest(q *Query, t Target) (*Request, error) {
 			p.Set("drilldowns["+f+"].limit", "100")
 		}
 	}
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "filter", andScript(`"'`)); err != nil {
+		return nil, err
+	}
 	if p.Get("query") != "" && p.Get("match_columns") == "" {
 		return nil, grnError("Shard " + t.Shard + " (groonga) needs match_columns to search text: give it in the shard's index, e.g. \"" + table + "?match_columns=title*2||body\".")
 	}

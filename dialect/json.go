@@ -313,8 +313,8 @@ func arrayIndex(tok string) (int, bool) {
 }
 
 // splitIndex reads a shard index of the form "name?param=value&...": the
-// engine's index (collection, table) and extra request parameters that fill
-// in what the request does not set (used by solr, typesense and groonga).
+// engine's index (collection, table) and extra request parameters the
+// operator enforces (used by solr, typesense and groonga; see enforceParams).
 func splitIndex(index string) (string, url.Values, error) {
 	name, rawQuery, found := strings.Cut(index, "?")
 	if !found {
@@ -322,15 +322,6 @@ func splitIndex(index string) (string, url.Values, error) {
 	}
 	extra, err := url.ParseQuery(rawQuery)
 	return name, extra, err
-}
-
-// fillParams adds the extra parameters p does not already have.
-func fillParams(p, extra url.Values) {
-	for k, v := range extra {
-		if _, set := p[k]; !set {
-			p[k] = append([]string(nil), v...)
-		}
-	}
 }
 
 // askedFacets keeps the merged facets the client asked for, in its order:

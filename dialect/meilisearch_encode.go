@@ -1,45 +1,10 @@
 package dialect
 
 import (
-	"bytes"
 	"strconv"
+
+	"github.com/searchfront/caddy-federate/merge"
 )
-
-// meiliOptions are the presentation switches of a Meilisearch request that
-// Query does not carry: they change the answer's shape, not the search.
-type meiliOptions struct {
-	showScore bool
-	paged     bool // page/hitsPerPage given: answer with finite pagination
-}
-
-func meiliOptionsOf(q *Query) meiliOptions {
-	var o meiliOptions
-	if q.Dialect != meiliName {
-		return o
-	}
-	if len(q.Body) == 0 {
-		o.showScore = q.Params != nil && len(q.Params["showRankingScore"]) > 0 && q.Params["showRankingScore"][0] == "true"
-		o.paged = q.Params != nil && (len(q.Params["page"]) > 0 || len(q.Params["hitsPerPage"]) > 0)
-		return o
-	}
-	// Re-read only the members that matter, and only when they can be there
-	// ("age" is in both "page" and "hitsPerPage").
-	if !bytes.Contains(q.Body, []byte("showRankingScore")) && !bytes.Contains(q.Body, []byte("age")) {
-		return o
-	}
-	// q.Body was validated by DecodeRequest; the last of duplicate
-	// members wins, as in encoding/json.
-	_ = eachMemberRaw(q.Body, func(k, v []byte, _, _ int) bool {
-		switch string(k) {
-		case "showRankingScore":
-			o.showScore, _ = rawBool(v)
-		case "page", "hitsPerPage":
-			o.paged = o.paged || string(bytes.TrimSpace(v)) != "null"
-		}
-		return true
-	})
-	return o
-}
 
 // meiliRemoteCode is the remoteErrors code for a failed shard.
 func meiliRemoteCode(s Status) string {
@@ -63,7 +28,7 @@ func meiliRemoteCode(s Status) string {
 // skipped shards are listed in remoteErrors, as Meilisearch lists failed
 // remotes of a federated search.
 func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
-	o := meiliOptionsOf(q)
+	o := q.Display
 	size := 256
 	for i := range res.Result.Hits {
 		size += len(res.Result.Hits[i].Doc) + 128
@@ -78,7 +43,7 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		fs := extra[:0]
-		if o.showScore && h.Hit.Scored {
+		if o.ShowScore && h.Hit.Scored {
 			num = appendFloat(num[:0], h.Hit.Score)
 			fs = append(fs, field{"_rankingScore", num})
 		}
@@ -91,7 +56,7 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 	b = append(b, `,"processingTimeMs":`...)
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
 	limit := clientLimit(q, m.DefaultLimit())
-	if o.paged {
+	if o.Paged {
 		b = appendMeiliPages(b, q.Offset, limit, res.Result.Total)
 	} else {
 		b = append(b, `,"limit":`...)
@@ -102,42 +67,10 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		b = strconv.AppendInt(b, res.Result.Total, 10)
 	}
 	if len(q.Facets) > 0 || len(res.Result.Facets) > 0 {
-		b = append(b, `,"facetDistribution":{`...)
-		for i, f := range res.Result.Facets {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, f.Name)
-			b = append(b, ":{"...)
-			for j, v := range f.Values {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, v.Value)
-				b = append(b, ':')
-				b = strconv.AppendInt(b, v.Count, 10)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, '}')
+		b = append(b, `,"facetDistribution":`...)
+		b = appendMeiliFacets(b, res.Result.Facets)
 	}
-	if failed := failedShards(res.Shards); len(failed) > 0 {
-		b = append(b, `,"remoteErrors":{`...)
-		for i, r := range failed {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			code := meiliRemoteCode(r.Status)
-			typ := "system"
-			if r.Status == StatusSkipped {
-				typ = "invalid_request"
-			}
-			b = appendString(b, r.Name)
-			b = append(b, ':')
-			b = append(b, m.EncodeError(&Error{Code: code, Type: typ, Message: "shard " + r.Name + ": " + shardReason(r)})...)
-		}
-		b = append(b, '}')
-	}
+	b = m.appendRemoteErrors(b, res.Shards)
 	return append(b, '}'), nil
 }
 
@@ -157,4 +90,73 @@ func appendMeiliPages(b []byte, offset, limit int, total int64) []byte {
 	b = strconv.AppendInt(b, pages, 10)
 	b = append(b, `,"totalHits":`...)
 	return strconv.AppendInt(b, total, 10)
+}
+
+func (meilisearch) EncodeError(e *Error) []byte {
+	code, typ := e.Code, e.Type
+	if code == "" {
+		code = codeForStatus(e.Status)
+	}
+	if typ == "" {
+		typ = "invalid_request"
+		if e.Status >= 500 {
+			typ = "system"
+		}
+	}
+	b := make([]byte, 0, 128+len(e.Message))
+	b = append(b, `{"message":`...)
+	b = appendString(b, e.Message)
+	b = append(b, `,"code":`...)
+	b = appendString(b, code)
+	b = append(b, `,"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"link":`...)
+	b = appendString(b, "https://docs.meilisearch.com/errors#"+code)
+	return append(b, '}')
+}
+
+// appendMeiliFacets writes a facetDistribution object.
+func appendMeiliFacets(b []byte, facets []merge.Facet) []byte {
+	b = append(b, '{')
+	for i, f := range facets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f.Name)
+		b = append(b, ":{"...)
+		for j, v := range f.Values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v.Value)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, v.Count, 10)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendRemoteErrors lists failed and skipped shards in remoteErrors, as
+// Meilisearch lists failed remotes of a federated search.
+func (m meilisearch) appendRemoteErrors(b []byte, shards []ShardReport) []byte {
+	failed := failedShards(shards)
+	if len(failed) == 0 {
+		return b
+	}
+	b = append(b, `,"remoteErrors":{`...)
+	for i, r := range failed {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		code := meiliRemoteCode(r.Status)
+		typ := "system"
+		if r.Status == StatusSkipped {
+			typ = "invalid_request"
+		}
+		b = appendString(b, r.Name)
+		b = append(b, ':')
+		b = append(b, m.EncodeError(&Error{Code: code, Type: typ, Message: "shard " + r.Name + ": " + shardReason(r)})...)
+	}
+	return append(b, '}')
 }

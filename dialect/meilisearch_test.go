@@ -86,7 +86,7 @@ func TestMeiliDecodeRequest(t *testing.T) {
 				t.Errorf("dialect/method = %s/%s", q.Dialect, q.Method)
 			}
 			got := *q
-			got.Dialect, got.Method, got.Body, got.Params = "", "", nil, nil
+			got.Dialect, got.Method, got.Body, got.Params, got.Display = "", "", nil, nil, Display{} // Display: TestDecodeDisplay
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("query =\n%+v\nwant\n%+v", got, tt.want)
 			}

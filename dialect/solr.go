@@ -311,6 +311,7 @@ func decodeSolrJSON(q *Query, body []byte) error {
 			return solrError("bad_request", "JSON facet "+strconv.Quote(name)+" must be {\"type\":\"terms\",\"field\":...}; other facet types are not federated.")
 		}
 		q.Facets = append(q.Facets, field)
+		q.Display.FacetNames = append(q.Display.FacetNames, NamedFacet{Name: name, Field: field})
 	}
 	return nil
 }
@@ -325,4 +326,12 @@ func solrTermsFacet(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return f.Field, true
+}
+
+// Route serves the search handlers, /select and /query (GET or POST).
+func (solr) Route(method, path string) Endpoint {
+	if segs := lastSegments(path, 1); len(segs) == 1 && (segs[0] == "select" || segs[0] == "query") {
+		return allowSearch(method, http.MethodGet, http.MethodHead, http.MethodPost)
+	}
+	return Endpoint{Op: OpNotFound}
 }

@@ -1,7 +1,6 @@
 package dialect
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
@@ -113,18 +112,12 @@ func appendSolrFacetCounts(b []byte, fs []merge.Facet) []byte {
 // solrJSONFacetNames maps field → JSON facet name when the client used the
 // JSON Facet API; nil otherwise.
 func solrJSONFacetNames(q *Query) map[string]string {
-	if len(q.Body) == 0 {
+	if len(q.Display.FacetNames) == 0 {
 		return nil
 	}
-	var j solrJSONRequest
-	if json.Unmarshal(q.Body, &j) != nil || len(j.Facet) == 0 {
-		return nil
-	}
-	names := map[string]string{}
-	for name, raw := range j.Facet {
-		if field, ok := solrTermsFacet(raw); ok {
-			names[field] = name
-		}
+	names := make(map[string]string, len(q.Display.FacetNames))
+	for _, f := range q.Display.FacetNames {
+		names[f.Field] = f.Name
 	}
 	return names
 }

@@ -57,7 +57,9 @@ func (s solr) BuildRequest(q *Query, t Target) (*Request, error) {
 			p.Add("facet.field", f)
 		}
 	}
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "fq", nil); err != nil {
+		return nil, err
+	}
 	return &Request{Method: http.MethodGet, Path: path, RawQuery: p.Encode()}, nil
 }
 
@@ -84,7 +86,9 @@ func formatSolrClause(c Clause, t Target) (string, error) {
 // rewritten (and wt=json, which the decoder needs).
 func solrPassThrough(q *Query, t Target, path string, limit int, extra url.Values) (*Request, error) {
 	p := cloneParams(q.Params)
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "fq", nil); err != nil {
+		return nil, err
+	}
 	p.Set("wt", "json")
 	if len(q.Body) == 0 {
 		p.Set("start", strconv.Itoa(t.Offset))

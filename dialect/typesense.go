@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -44,20 +43,6 @@ func tsError(status int, msg string) *Error {
 	return &Error{Status: status, Code: "bad_request", Type: "invalid_request", Message: msg}
 }
 
-// MultiSearcher is implemented by client dialects whose one request can
-// carry several independent searches (Typesense's POST /multi_search). A
-// handler that knows it fans every search out on its own and answers with
-// EncodeMulti; one that does not answers the first search only (EncodeResponse
-// then reports the others as not run).
-type MultiSearcher interface {
-	// SplitSearches returns the searches of q in request order, or nil when
-	// q is a single search.
-	SplitSearches(q *Query) ([]*Query, error)
-	// EncodeMulti writes the answers to SplitSearches' queries, in order;
-	// res[i] is nil when errs[i] says why search i failed.
-	EncodeMulti(qs []*Query, res []*Response, errs []*Error) ([]byte, error)
-}
-
 var _ MultiSearcher = typesense{}
 
 func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
@@ -67,17 +52,6 @@ func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		params, path = r.URL.Query(), r.URL.Path
 	}
 	segs := pathSegments(path)
-	if len(segs) > 0 && segs[len(segs)-1] == "multi_search" {
-		qs, err := t.decodeMulti(params, body, r.Method)
-		if err != nil {
-			return nil, err
-		}
-		// The query describes the first search; Params stay the URL's common
-		// parameters and Body the whole request, for SplitSearches.
-		q := qs[0]
-		q.Params, q.Body = params, bytes.TrimSpace(body)
-		return q, nil
-	}
 	q := &Query{Dialect: tsName, Method: r.Method, Params: params}
 	for i := len(segs) - 1; i >= 3; i-- {
 		if segs[i] == "search" && segs[i-1] == "documents" && segs[i-3] == "collections" {
@@ -86,49 +60,6 @@ func (t typesense) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		}
 	}
 	return q, decodeTSParams(q, params)
-}
-
-// SplitSearches re-reads the multi_search body kept in q.Body.
-func (t typesense) SplitSearches(q *Query) ([]*Query, error) {
-	if len(q.Body) == 0 {
-		return nil, nil
-	}
-	return t.decodeMulti(q.Params, q.Body, q.Method)
-}
-
-// decodeMulti reads {"searches":[{collection, q, ...}]}; URL parameters are
-// defaults for every search, as in Typesense.
-func (typesense) decodeMulti(common url.Values, body []byte, method string) ([]*Query, error) {
-	var m struct {
-		Searches []map[string]json.RawMessage `json:"searches"`
-		Union    bool                         `json:"union"`
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, tsError(http.StatusBadRequest, "Bad JSON.")
-	}
-	if m.Union {
-		return nil, tsError(http.StatusBadRequest, "federate does not take union multi_search; send the searches without union.")
-	}
-	if len(m.Searches) == 0 {
-		return nil, tsError(http.StatusBadRequest, "Missing `searches` array.")
-	}
-	qs := make([]*Query, len(m.Searches))
-	for i, s := range m.Searches {
-		p := cloneParams(common)
-		for k, raw := range s {
-			v, ok := tsParamValue(raw)
-			if !ok {
-				return nil, tsError(http.StatusBadRequest, "Search "+strconv.Itoa(i)+": parameter `"+k+"` must be a string, number or boolean.")
-			}
-			p.Set(k, v)
-		}
-		q := &Query{Dialect: tsName, Method: method, Params: p, Index: p.Get("collection")}
-		if err := decodeTSParams(q, p); err != nil {
-			return nil, err
-		}
-		qs[i] = q
-	}
-	return qs, nil
 }
 
 // tsParamValue renders a multi_search parameter as its query-string form.
@@ -220,7 +151,7 @@ func parseTSFilter(s string) ([]Clause, bool) {
 		}
 		for _, it := range items {
 			v, ok := tsValue(strings.TrimSpace(it))
-			if !ok || (!exact && !tsScalar(v)) {
+			if !ok || (!exact && !isLiteral(v)) {
 				return nil, false
 			}
 			c.Values = append(c.Values, v)
@@ -256,13 +187,4 @@ func tsValue(s string) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// tsScalar reports a number or boolean literal.
-func tsScalar(v string) bool {
-	if v == "true" || v == "false" {
-		return true
-	}
-	_, err := strconv.ParseFloat(v, 64)
-	return err == nil
 }

@@ -1,56 +1,19 @@
 package dialect
 
 import (
-	"encoding/json"
 	"math"
-	"net/http"
 	"strconv"
 )
 
 func (typesense) EncodeResponse(q *Query, res *Response) ([]byte, error) {
-	b := appendTSResult(make([]byte, 0, 1024+512*len(res.Result.Hits)), q, res)
-	if len(q.Body) == 0 {
-		return b, nil
-	}
-	// A multi_search client whose searches were not split: answer the first
-	// and say the others did not run.
-	var m struct {
-		Searches []json.RawMessage `json:"searches"`
-	}
-	_ = json.Unmarshal(q.Body, &m)
-	out := append(make([]byte, 0, len(b)+64), `{"results":[`...)
-	out = append(out, b...)
-	for i := 1; i < len(m.Searches); i++ {
-		out = append(out, `,{"code":501,"error":"federate ran only the first search of this multi_search request."}`...)
-	}
-	return append(out, "]}"...), nil
-}
-
-func (typesense) EncodeMulti(qs []*Query, res []*Response, errs []*Error) ([]byte, error) {
-	b := append(make([]byte, 0, 4096), `{"results":[`...)
-	for i, q := range qs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if i < len(res) && res[i] != nil {
-			b = appendTSResult(b, q, res[i])
-			continue
-		}
-		e := &Error{Status: http.StatusInternalServerError, Message: "The search was not run."}
-		if i < len(errs) && errs[i] != nil {
-			e = errs[i]
-		}
-		b = append(b, `{"code":`...)
-		b = strconv.AppendInt(b, int64(e.Status), 10)
-		b = append(b, `,"error":`...)
-		b = appendString(b, e.Message)
-		b = append(b, '}')
-	}
-	return append(b, "]}"...), nil
+	return appendTSResult(make([]byte, 0, 1024+512*len(res.Result.Hits)), q, res, nil), nil
 }
 
 // appendTSResult writes one search answer.
-func appendTSResult(b []byte, q *Query, res *Response) []byte {
+//
+// positions, when set, is the search each hit came from (a union answer's
+// search_index).
+func appendTSResult(b []byte, q *Query, res *Response, positions []int) []byte {
 	r := &res.Result
 	limit := clientLimit(q, 10)
 	b = append(b, `{"facet_counts":[`...)
@@ -89,6 +52,10 @@ func appendTSResult(b []byte, q *Query, res *Response) []byte {
 		b = appendDoc(b, h.Doc)
 		b = append(b, `,"highlight":{},"highlights":[],"text_match":`...)
 		b = strconv.AppendInt(b, tsTextMatch(h.Score), 10)
+		if positions != nil {
+			b = append(b, `,"search_index":`...)
+			b = strconv.AppendInt(b, int64(positions[i]), 10)
+		}
 		b = append(b, '}')
 	}
 	// out_of is the collections' size, which federate does not know; found
@@ -119,7 +86,7 @@ func appendTSResult(b []byte, q *Query, res *Response) []byte {
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)
 	if !res.Complete {
 		b = append(b, `,"federate":`...)
-		b = appendTSFederate(b, res.Shards)
+		b = appendShardStatus(b, res.Shards)
 	}
 	return append(b, '}')
 }
@@ -136,35 +103,6 @@ func tsTextMatch(s float64) int64 {
 		return math.MinInt64
 	}
 	return int64(v)
-}
-
-// appendTSFederate writes {"complete":false,"shards":{...}}.
-func appendTSFederate(b []byte, rs []ShardReport) []byte {
-	b = append(b, `{"complete":false,"shards":{`...)
-	for i, r := range rs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, r.Name)
-		b = append(b, `:{"status":`...)
-		b = appendString(b, string(r.Status))
-		b = append(b, `,"took_ms":`...)
-		b = strconv.AppendInt(b, tookMillis(r.Took), 10)
-		if r.Replica != "" {
-			b = append(b, `,"replica":`...)
-			b = appendString(b, r.Replica)
-		}
-		if r.HTTPStatus != 0 {
-			b = append(b, `,"http_status":`...)
-			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
-		}
-		if r.Status != StatusOK {
-			b = append(b, `,"reason":`...)
-			b = appendString(b, shardReason(r))
-		}
-		b = append(b, '}')
-	}
-	return append(b, "}}"...)
 }
 
 func (typesense) EncodeError(e *Error) []byte {

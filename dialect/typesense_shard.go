@@ -42,15 +42,7 @@ func (ts typesense) BuildRequest(q *Query, t Target) (*Request, error) {
 	}
 	var p url.Values
 	if q.Dialect == tsName {
-		src := q.Params
-		if len(q.Body) > 0 { // the first search of a multi_search
-			qs, err := ts.SplitSearches(q)
-			if err != nil {
-				return nil, err
-			}
-			src = qs[0].Params
-		}
-		p = cloneParams(src)
+		p = cloneParams(q.Params)
 		p.Del("collection")
 	} else {
 		p = url.Values{}
@@ -76,7 +68,9 @@ func (ts typesense) BuildRequest(q *Query, t Target) (*Request, error) {
 			p.Set("include_fields", strings.Join(append(append([]string{}, q.Fields...), "id"), ","))
 		}
 	}
-	fillParams(p, extra)
+	if err := enforceParams(p, extra, "filter_by", andScript("`")); err != nil {
+		return nil, err
+	}
 	if p.Get("query_by") == "" {
 		return nil, tsError(http.StatusBadRequest, "Shard "+t.Shard+" (typesense) needs query_by: give it in the shard's index, e.g. \""+name+"?query_by=title,description\".")
 	}

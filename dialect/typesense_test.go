@@ -62,21 +62,22 @@ func TestTypesenseDecodeRequest(t *testing.T) {
 func TestTypesenseMultiSearch(t *testing.T) {
 	d := tsD(t)
 	body := `{"searches":[{"collection":"products","q":"shoe","filter_by":"brand:=nike","per_page":5},{"collection":"brands","q":"nike","query_by":"name","page":2}]}`
-	q, err := d.DecodeRequest(bodyReq("POST", "/multi_search?query_by=title", "application/json", ""), []byte(body))
+	m, err := d.(MultiSearcher).DecodeMulti(bodyReq("POST", "/multi_search?query_by=title", "application/json", ""), []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	qs := m.Queries
+	if len(qs) != 2 || m.Fused {
+		t.Fatalf("decoded %+v", m)
+	}
+	q := qs[0]
 	if q.Index != "products" || q.Text != "shoe" || q.Limit != 5 || q.Filter == nil {
 		t.Errorf("first search %+v", q)
-	}
-	qs, err := d.(MultiSearcher).SplitSearches(q)
-	if err != nil || len(qs) != 2 {
-		t.Fatalf("split: %v %d", err, len(qs))
 	}
 	if qs[1].Index != "brands" || qs[1].Offset != 10 || url.Values(qs[1].Params).Get("query_by") != "name" || url.Values(qs[0].Params).Get("query_by") != "title" {
 		t.Errorf("second search %+v", qs[1])
 	}
-	// The first search passes through as a GET search with the URL's common parameters.
+	// A search passes through as a GET search with the URL's common parameters.
 	r, err := d.BuildRequest(q, Target{Shard: "t1", Index: "p2", Limit: 25})
 	if err != nil {
 		t.Fatal(err)
@@ -90,26 +91,43 @@ func TestTypesenseMultiSearch(t *testing.T) {
 	l, _ := d.DecodeResponse(fixture(t, "typesense/search.json"), "")
 	l.Shard = "a"
 	res := sampleResponse(t, l, merge.List{Shard: "b"})
-	b, err := d.(MultiSearcher).EncodeMulti(qs, []*Response{res, nil}, []*Error{nil, {Status: 404, Message: "Not found."}})
+	b, err := d.(MultiSearcher).EncodeMulti(m, []*Response{res, nil}, []*Error{nil, {Status: 404, Message: "Not found."}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := decodeJSON(t, b)
-	if dig(m, "results", 0, "found") != 3.0 || dig(m, "results", 1, "code") != 404.0 || dig(m, "results", 1, "error") != "Not found." {
+	out := decodeJSON(t, b)
+	if dig(out, "results", 0, "found") != 3.0 || dig(out, "results", 1, "code") != 404.0 || dig(out, "results", 1, "error") != "Not found." {
 		t.Errorf("multi answer %s", b)
 	}
-	// A handler unaware of MultiSearcher still gets a results array.
-	b, _ = d.EncodeResponse(q, res)
-	m = decodeJSON(t, b)
-	if dig(m, "results", 0, "found") != 3.0 || dig(m, "results", 1, "code") != 501.0 {
-		t.Errorf("unsplit answer %s", b)
+
+	// A union answers one list whose hits say which search they came from.
+	m, err = d.(MultiSearcher).DecodeMulti(bodyReq("POST", "/multi_search?query_by=title&per_page=3", "application/json", ""),
+		[]byte(`{"union":true,"searches":[{"collection":"a","q":"x"},{"collection":"b","q":"y"}]}`))
+	if err != nil || !m.Fused || m.Limit != 3 || !m.HasLimit {
+		t.Fatalf("union: %+v %v", m, err)
+	}
+	fused := &Fused{Response: *res, Positions: make([]int, len(res.Result.Hits))}
+	fused.Positions[len(fused.Positions)-1] = 1
+	b, err = d.(MultiSearcher).EncodeFused(m, fused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = decodeJSON(t, b)
+	last := len(res.Result.Hits) - 1
+	if dig(out, "found") != 3.0 || dig(out, "hits", 0, "search_index") != 0.0 || dig(out, "hits", last, "search_index") != 1.0 ||
+		dig(out, "union_request_params", 1, "collection") != "b" || dig(out, "results") != nil {
+		t.Errorf("union answer %s", b)
 	}
 
-	for name, bad := range map[string]string{"bad json": `{"searches":`, "no searches": `{"searches":[]}`, "union": `{"union":true,"searches":[{"q":"a"}]}`,
-		"object param": `{"searches":[{"q":"a","x":{}}]}`, "no q": `{"searches":[{"collection":"a"}]}`} {
-		if _, err := d.DecodeRequest(bodyReq("POST", "/multi_search", "application/json", ""), []byte(bad)); err == nil || asError(t, err).Status != 400 {
+	for name, bad := range map[string]string{"bad json": `{"searches":`, "no searches": `{"searches":[]}`, "union no q": `{"union":true,"searches":[{"collection":"a"}]}`} {
+		if _, err := d.(MultiSearcher).DecodeMulti(bodyReq("POST", "/multi_search", "application/json", ""), []byte(bad)); err == nil || asError(t, err).Status != 400 {
 			t.Errorf("%s: err = %v", name, err)
 		}
+	}
+	// Outside a union, a wrong search is answered in its place.
+	m, err = d.(MultiSearcher).DecodeMulti(bodyReq("POST", "/multi_search", "application/json", ""), []byte(`{"searches":[{"q":"a","x":{}},{"collection":"a"}]}`))
+	if err != nil || m.Errs[0] == nil || m.Errs[1] == nil || m.Errs[0].Status != 400 {
+		t.Errorf("per-search errors: %+v %v", m, err)
 	}
 }
 
@@ -239,7 +257,7 @@ func TestTypesenseEncodeResponse(t *testing.T) {
 	if dig(m, "facet_counts", 0, "field_name") != "country" || dig(m, "facet_counts", 0, "counts", 0, "value") != "USA" {
 		t.Errorf("facets %v", m["facet_counts"])
 	}
-	if dig(m, "federate", "complete") != false || dig(m, "federate", "shards", "slow", "status") != "timeout" || dig(m, "federate", "shards", "a", "reason") != nil {
+	if dig(m, "federate", "complete") != false || dig(m, "federate", "shards", "slow", "status") != "timeout" || dig(m, "federate", "shards", "a", "reason") != "" {
 		t.Errorf("federate %v", m["federate"])
 	}
 	// typesense-go decodes text_match as an int64: it must be an integer.
@@ -293,22 +311,28 @@ func FuzzTypesenseDecodeRequest(f *testing.F) {
 	f.Add("", `{"searches":[{"collection":"c","q":"a","per_page":3},{"q":"b","filter_by":"a:=1"}]}`)
 	d := tsD(f)
 	f.Fuzz(func(t *testing.T, rawQuery, body string) {
-		target, method := "/collections/c/documents/search", "GET"
-		if body != "" {
-			target, method = "/multi_search", "POST"
-		}
-		r := httptest.NewRequest(method, target, nil)
+		r := httptest.NewRequest("GET", "/collections/c/documents/search", nil)
 		r.URL.RawQuery = rawQuery
-		q, err := d.DecodeRequest(r, []byte(body))
+		q, err := d.DecodeRequest(r, nil)
+		if body != "" {
+			r = httptest.NewRequest("POST", "/multi_search", nil)
+			r.URL.RawQuery = rawQuery
+			m, err2 := d.(MultiSearcher).DecodeMulti(r, []byte(body))
+			if err2 != nil {
+				asError(t, err2)
+				return
+			}
+			if len(m.Queries) == 0 || m.Queries[0] == nil {
+				return
+			}
+			q, err = m.Queries[0], nil
+		}
 		if err != nil {
 			asError(t, err)
 			return
 		}
 		if q.Offset < 0 || q.Limit < 0 || q.Limit > 250 {
 			t.Fatalf("window %d %d", q.Offset, q.Limit)
-		}
-		if _, err := d.(MultiSearcher).SplitSearches(q); err != nil {
-			t.Fatalf("split after a good decode: %v", err)
 		}
 		for _, dialect := range []string{"typesense", "solr"} {
 			q.Dialect = dialect

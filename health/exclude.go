@@ -84,9 +84,12 @@ func record(r *http.Request, u *reverseproxy.Upstream) {
 
 // ExcludingSelector wraps a selection policy so it never chooses an upstream
 // the request context excludes ([WithExcluded]) and records its choices
-// ([WithPicks]). Without exclusions it calls Inner on the whole pool; with
-// them, on the pool minus the excluded upstreams (so policies that weigh by
-// position, such as weighted_round_robin, see shifted positions for hedges).
+// ([WithPicks]). Without exclusions it calls Inner on the whole pool. With
+// them (a hedge) it does not call Inner at all: it takes the available,
+// not excluded upstream with the fewest requests in flight (the first in
+// the pool on a tie). Inner's state (round_robin's counter,
+// weighted_round_robin's position) is then only moved by primaries, so
+// the primaries' sequence of replicas is the same with hedging on or off.
 // It is not a Caddy module: install it in Go on a provisioned reverse_proxy
 // handler with [Wrap].
 type ExcludingSelector struct {
@@ -102,21 +105,35 @@ func (s ExcludingSelector) Select(pool reverseproxy.UpstreamPool, r *http.Reques
 	if inner == nil {
 		inner = reverseproxy.RandomSelection{}
 	}
+	var u *reverseproxy.Upstream
 	if ex := Excluded(r.Context()); len(ex) > 0 {
-		allowed := make(reverseproxy.UpstreamPool, 0, len(pool))
-		for _, u := range pool {
-			if !slices.Contains(ex, u.String()) {
-				allowed = append(allowed, u)
-			}
-		}
-		if len(allowed) == 0 {
-			return nil
-		}
-		pool = allowed
+		u = leastBusy(pool, ex)
+	} else {
+		u = inner.Select(pool, r, w)
 	}
-	u := inner.Select(pool, r, w)
 	record(r, u)
 	return u
+}
+
+// leastBusy returns the available upstream not in ex with the fewest
+// requests in flight, the first in pool order on a tie, or nil. It keeps
+// no state.
+func leastBusy(pool reverseproxy.UpstreamPool, ex []string) *reverseproxy.Upstream {
+	var best *reverseproxy.Upstream
+	bestN := 0
+	for _, u := range pool {
+		if !u.Available() || slices.Contains(ex, u.String()) {
+			continue
+		}
+		n := 0
+		if u.Host != nil {
+			n = u.NumRequests()
+		}
+		if best == nil || n < bestN {
+			best, bestN = u, n
+		}
+	}
+	return best
 }
 
 // Wrap returns sel made to honour exclusions and record picks: sel itself if

@@ -43,6 +43,19 @@ const (
 	// worse than RRF (up to 0.15 overlap@10 on BM25 / PostgreSQL /
 	// Groonga, where it beat RRF by 0.04–0.12 on BM25 / TF-IDF).
 	ksComparable = 0.9
+	// The thresholds on the scale gap G, the largest relative difference
+	// between the same decile of two shards' recent scores (see scaleGap).
+	// KS measures a shift against the spread of the scores, so two shards
+	// of one engine whose scores differ by a constant 1 % are far apart by
+	// KS when their scores sit in a narrow band, and per-shard tables then
+	// map both shards' k-th hits to the same value: every pair ties and
+	// rank and shard order decide. G does not depend on the spread.
+	//
+	// gapIdentical: G up to it is "the same scale", Raw whatever D says.
+	gapIdentical = 0.02
+	// gapDistinct: from G = gapDistinct on, G does not limit the blend
+	// weight λ; between gapIdentical and gapDistinct it caps λ linearly.
+	gapDistinct = 0.05
 )
 
 // Auto chooses, for the AutoChoice strategy, between Raw (the shards' score
@@ -74,8 +87,12 @@ type Auto struct {
 
 // verdict is the outcome of one Refresh. Never modified once published.
 type verdict struct {
-	choice Strategy // Raw, Calibrated or RRF
+	choice Strategy // Raw, Calibrated, RRFCalibrated or RRF
 	dist   float64  // largest pairwise KS distance; NaN without enough history
+	gap    float64  // largest pairwise scale gap; NaN without enough history
+	// identity: the scales are nearly identical (λ = 0), and Calibrated
+	// applies every shard's scores as they are.
+	identity bool
 	// tables holds every shard's calibration table when every shard had
 	// at least minSamples recorded scores, else nothing.
 	tables map[string]*quantiles
@@ -148,22 +165,30 @@ func (a *Auto) ring(shard string) *ring {
 
 // Refresh recomputes the choice from the recorded history. With D the
 // largest two-sample Kolmogorov–Smirnov distance between two shards' recent
-// scores, and every shard holding at least 100 recorded scores:
+// scores, G the largest scale gap (the relative difference between the same
+// decile of two shards' recent scores, see scaleGap), every shard holding at
+// least 100 recorded scores, and
 //
-//	D ≤ 0.1         Raw         (same scorer)
-//	0.1 < D < 0.9   Calibrated  (related scorers, different scales)
-//	D ≥ 0.9         RRF         (unrelated scoring units)
+//	λ = min(clamp((D − 0.1)/(0.2 − 0.1), 0, 1), clamp((G − 0.02)/(0.05 − 0.02), 0, 1))
+//
+// the choice is
+//
+//	λ = 0 (D ≤ 0.1 or G ≤ 0.02)       Raw            (same scorer, same scale)
+//	D ≥ 0.9 and G ≥ 0.05              RRFCalibrated  (unrelated scoring units)
+//	otherwise                         Calibrated     (related scorers, different scales)
 //
 // and RRF with less history. It also rebuilds every shard's calibration
 // table, the CDF of its recent top scores blended with the CDF P of all
 // shards' recent top scores pooled,
 //
-//	F_s = λ·F_s,own + (1 − λ)·P     λ = clamp((D − 0.1)/(0.2 − 0.1), 0, 1)
+//	F_s = λ·F_s,own + (1 − λ)·P
 //
 // so that a fleet close to homogeneous is calibrated close to Raw's order
 // (P is one increasing map for all shards) and a clearly heterogeneous one
-// on each shard's own history. Without a table for every shard of the
-// fleet the choice is RRF. It holds the recording lock only to copy the rings
+// on each shard's own history. With λ = 0 Calibrated applies the scores as
+// they are (F_s(x) = x): P would order as they do but ties every score
+// beyond the history. Without a table for every shard of the fleet the
+// choice is RRF. It holds the recording lock only to copy the rings
 // (≤ 8 KB a shard); sorting, tests and tables are computed outside it, and
 // the result is published as one immutable snapshot. A Refresh called while
 // another runs returns at once. The same history gives the same outcome.
@@ -183,10 +208,11 @@ func (a *Auto) Refresh() {
 		pooled += len(s)
 		for _, t := range samples[:i] {
 			v.dist = max(v.dist, ksDistance(s, t.scores))
+			v.gap = max(v.gap, scaleGap(s, t.scores))
 		}
 	}
 	if !enough {
-		v.dist = math.NaN()
+		v.dist, v.gap = math.NaN(), math.NaN()
 		a.last.Store(v)
 		return
 	}
@@ -196,17 +222,25 @@ func (a *Auto) Refresh() {
 	}
 	slices.Sort(a.pool)
 	all := newQuantiles(a.pool)
-	lambda := min(max((v.dist-ksHomogeneous)/(ksCalibrated-ksHomogeneous), 0), 1)
+	lambda := min(ramp(v.dist, ksHomogeneous, ksCalibrated), ramp(v.gap, gapIdentical, gapDistinct))
 	for i := range samples {
 		v.tables[samples[i].shard] = blend(newQuantiles(samples[i].scores), all, lambda)
 	}
+	v.identity = lambda == 0
 	switch {
-	case v.dist <= ksHomogeneous:
+	case v.identity:
 		v.choice = Raw
-	case v.dist < ksComparable:
+	case v.dist < ksComparable || v.gap < gapDistinct:
 		v.choice = Calibrated
+	default:
+		v.choice = RRFCalibrated
 	}
 	a.last.Store(v)
+}
+
+// ramp is 0 for x ≤ lo, 1 for x ≥ hi and linear between.
+func ramp(x, lo, hi float64) float64 {
+	return min(max((x-lo)/(hi-lo), 0), 1)
 }
 
 // snapshot copies every ring into a.scratch. a.refresh must be held.
@@ -226,10 +260,12 @@ func (a *Auto) snapshot() []sample {
 
 // Choice is the strategy AutoChoice applies: Raw when the operator declared
 // the fleet homogeneous, else the outcome of the last Refresh (Raw,
-// Calibrated or RRF; RRF before the first Refresh). RRF rather than RRFZ:
-// on the Debian-archive harness (integration/cmd/quality) RRFZ trailed RRF
-// by 0.015–0.02 overlap@10 on every mixed fleet, while RRF was the best
-// method there.
+// Calibrated, RRFCalibrated, or RRF with too little history; RRF before the
+// first Refresh). RRFCalibrated rather than RRF or RRFZ for unrelated
+// engines: on the Debian-archive harness (integration/cmd/quality, bleve
+// BM25 / PostgreSQL / Groonga) RRF lost up to 0.09 overlap@10 on a topical
+// split and RRFZ up to 0.10 on title-keyword queries, depending on the
+// query set; RRFCalibrated's worst gap to the best was smaller on both sets.
 func (a *Auto) Choice() Strategy {
 	if a.homogeneous {
 		return Raw
@@ -250,9 +286,21 @@ func (a *Auto) Distance() float64 {
 	return math.NaN()
 }
 
+// ScaleGap is the largest pairwise scale gap found by the last Refresh (see
+// scaleGap), NaN when it has not run or a shard had too little history. For
+// status pages and metrics.
+func (a *Auto) ScaleGap() float64 {
+	if v := a.last.Load(); v != nil {
+		return v.gap
+	}
+	return math.NaN()
+}
+
 // tables appends to buf a cursor on the calibration table of each list's
 // shard, from the last Refresh; ok is false when a shard with hits has none
-// (too little history, not tracked, or no Refresh yet).
+// (too little history, not tracked, or no Refresh yet). When the last
+// Refresh found the scales nearly identical the cursors hold no table: they
+// return scores as they are.
 func (a *Auto) tables(lists []List, buf []cursor) (curs []cursor, ok bool) {
 	v := a.last.Load()
 	if v == nil {
@@ -267,6 +315,10 @@ func (a *Auto) tables(lists []List, buf []cursor) (curs []cursor, ok bool) {
 		q := v.tables[lists[i].Shard]
 		if q == nil {
 			return buf, false
+		}
+		if v.identity {
+			buf = append(buf, cursor{})
+			continue
 		}
 		buf = append(buf, cursor{q: q, i: len(q.v) - 1})
 	}
@@ -294,4 +346,25 @@ func ksDistance(a, b []float64) float64 {
 		d = max(d, math.Abs(float64(i)/na-float64(j)/nb))
 	}
 	return d
+}
+
+// scaleGap is how far apart the scales of two sorted samples are: the
+// largest relative difference |x − y| / max(|x|, |y|) between their p-th
+// quantiles x and y for p = 0.1, 0.2, …, 0.9 (0 where both are 0). Scores
+// that differ by a constant factor 1 + ε have gap ε/(1 + ε) at every decile,
+// however narrow their spread; the extremes, the noisiest quantiles of a
+// sample, are left out.
+func scaleGap(a, b []float64) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 1
+	}
+	g := 0.0
+	for d := 1; d <= 9; d++ {
+		x := a[(2*d*(len(a)-1)+10)/20] // round(d/10·(n−1))
+		y := b[(2*d*(len(b)-1)+10)/20]
+		if m := max(math.Abs(x), math.Abs(y)); m > 0 {
+			g = max(g, math.Abs(x-y)/m)
+		}
+	}
+	return g
 }

@@ -129,3 +129,15 @@ func BenchmarkMergerAuto(b *testing.B) {
 		m.Merge(lists, 0, opts)
 	}
 }
+
+// BenchmarkMergerRRFCalibrated is RRFCalibrated (what auto applies to
+// unrelated engines) with a reused Merger.
+func BenchmarkMergerRRFCalibrated(b *testing.B) {
+	lists := benchLists()
+	opts := Options{Strategy: RRFCalibrated, Auto: benchAuto(b), Dedupe: true, Limit: 10}
+	var m Merger
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Merge(lists, 0, opts)
+	}
+}

@@ -92,9 +92,12 @@ type cursor struct {
 	i int // index of the first knot ≥ the previous score
 }
 
-// at is c.q.at(x), exactly.
+// at is c.q.at(x), exactly; x itself without a table (identical scales).
 func (c *cursor) at(x float64) float64 {
 	q := c.q
+	if q == nil {
+		return x
+	}
 	n := len(q.v)
 	if n == 0 || x < q.v[0] {
 		return 0
@@ -166,7 +169,8 @@ func calibrate(m *Merger, lists []List, occs []occ, groups []group, a *Auto) boo
 //
 // F_s(x) is the share of shard s's recent top-10 scores below x (ties
 // counting half), blended with the same share over all shards' pooled
-// scores when the fleet is close to homogeneous. On a random split with
+// scores when the fleet is close to homogeneous, and x itself when the
+// shards' scales are nearly identical (see Auto.Refresh). On a random split with
 // different scorers this puts the shards on one scale; on a topical split
 // it keeps what raw scores keep and RRF loses: a shard answering far above
 // its usual level ranks first.

@@ -127,7 +127,8 @@ func TestRefreshBlends(t *testing.T) {
 //
 //	F_A(v) = (10·(v−1) + 5)/100    F_B(v) = (v − 5)/100
 //
-// at the knots. KS distance 0.9 (only 10 is shared): auto chooses RRF.
+// at the knots. KS distance 0.9 (only 10 is shared), scale gap 0.9: auto
+// chooses RRFCalibrated.
 func calibratedAuto() *Auto {
 	auto := NewAuto(false)
 	for range 10 {
@@ -144,8 +145,8 @@ func calibratedAuto() *Auto {
 
 func TestMergeCalibrated(t *testing.T) {
 	auto := calibratedAuto()
-	if got, d := auto.Choice(), auto.Distance(); got != RRF || !near(d, 0.9) {
-		t.Fatalf("auto chose %s at KS %v, want rrf at 0.9", got, d)
+	if got, d := auto.Choice(), auto.Distance(); got != RRFCalibrated || !near(d, 0.9) {
+		t.Fatalf("auto chose %s at KS %v, want rrf_calibrated at 0.9", got, d)
 	}
 	tests := []struct {
 		name  string

@@ -17,18 +17,25 @@
 //	            N_s ∈ minmax, zscore, l2, max, none             Montague & Aslam 2001
 //	raw         max_s w_s · v_s(d)
 //	interleave  1 / min_s rank_s(d)      (round robin by shard)
-//	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  QUALITY.md ("RRF+z")
+//	rrf_z       ½·Z(d) + ½·z(R(d)): mean per-shard z-score and  "RRF+z"
 //	            z-scored RRF value
 //	calibrated  Σ_s w_s · F_s(v_s(d))                           integration/cmd/quality
-//	            F_s = λ·F_s,own + (1−λ)·P
+//	            F_s = λ·F_s,own + (1−λ)·P, or F_s(x) = x if λ = 0
 //	            F_s,own: mid-rank CDF of shard s's recent top-10
 //	            scores (64 knots, linear between, 0 below and 1
 //	            above the history); P: the same over all shards
-//	            pooled; λ = clamp((D − 0.1)/0.1, 0, 1)
+//	            pooled; λ = min(clamp((D − 0.1)/0.1, 0, 1),
+//	            clamp((G − 0.02)/0.03, 0, 1))
+//	rrf_calibrated  0.9·z(R(d)) + 0.1·z(C(d)): R the rrf score, C the
+//	            calibrated one, z standardizing over the fused
+//	            documents                                       integration/cmd/quality
 //	auto        by D, the largest pairwise Kolmogorov–Smirnov
-//	            distance between the shards' recent top scores:
-//	            raw (D ≤ 0.1), calibrated (0.1 < D < 0.9),
-//	            rrf (D ≥ 0.9, or too little history)            QUALITY.md, integration/cmd/quality
+//	            distance between the shards' recent top scores,
+//	            and G, the largest relative difference between
+//	            the same decile of two shards' recent scores:
+//	            raw (λ = 0: D ≤ 0.1 or G ≤ 0.02), rrf_calibrated
+//	            (D ≥ 0.9 and G ≥ 0.05), rrf (too little history),
+//	            else calibrated                                 integration/cmd/quality
 //
 // References: G. V. Cormack, C. L. A. Clarke, S. Büttcher, "Reciprocal Rank
 // Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
@@ -42,13 +49,16 @@
 // at different scales (bleve BM25 next to TF-IDF: +0.04–0.12 overlap@10 over
 // rrf), and it keeps what raw keeps and rrf loses on a topical split: a shard
 // scoring far above its usual level for this query ranks first. Across
-// unrelated engines (score ranges that do not overlap) rrf is best. auto
-// finds out which from recent answers; its history and tables live in
+// unrelated engines (score ranges that do not overlap) calibrated loses to
+// rrf on a random split and beats it on a topical one; rrf_calibrated (rrf
+// moved a little by the calibrated score) came closest to the best of both.
+// auto finds out which from recent answers; its history and tables live in
 // [Auto], computed by Auto.Refresh off the request path.
 //
 // Rank-only shards (a hit with Scored false, or a NaN or infinite score, makes
 // the whole list rank-only) enter the score-based strategies with the
-// rank-derived score 1/(k+rank); calibrated and auto then apply rrf.
+// rank-derived score 1/(k+rank); calibrated, rrf_calibrated and auto then
+// apply rrf.
 //
 // Normalizer statistics (min, max, mean, deviation, norm) are taken over the
 // top Options.Depth hits (100) of each list, so a hit's score does not depend

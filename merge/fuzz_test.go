@@ -145,8 +145,9 @@ func checkFacets(t *testing.T, fs []Facet, maxValues int) {
 }
 
 // FuzzAutoObserve feeds fuzzed answers to Observe and runs Refresh: no
-// panic, Choice is always Raw, Calibrated or RRF, and merging the answers
-// with Calibrated keeps the invariants.
+// panic, Choice is always Raw, Calibrated, RRFCalibrated or RRF, and
+// merging the answers with Calibrated, RRFCalibrated and AutoChoice keeps
+// the invariants.
 func FuzzAutoObserve(f *testing.F) {
 	f.Add([]byte{}, false)
 	f.Add([]byte{2, 0, 1, 0, 0, 1, 9, 5, 1, 6, 2, 7, 3, 1, 0, 0, 0, 1, 5, 5, 1, 6, 2}, false)
@@ -159,11 +160,13 @@ func FuzzAutoObserve(f *testing.F) {
 			if b.byte()%4 == 0 {
 				auto.Refresh()
 			}
-			if c := auto.Choice(); c != Raw && c != Calibrated && c != RRF {
+			if c := auto.Choice(); c != Raw && c != Calibrated && c != RRFCalibrated && c != RRF {
 				t.Fatalf("choice %q", c)
 			}
-			res := Merge(lists, 0, Options{Strategy: Calibrated, Auto: auto, Dedupe: true})
-			checkFused(t, res.Hits, true)
+			for _, s := range []Strategy{Calibrated, RRFCalibrated, AutoChoice} {
+				res := Merge(lists, 0, Options{Strategy: s, Auto: auto, Dedupe: true})
+				checkFused(t, res.Hits, true)
+			}
 			if d := auto.Distance(); d < 0 || d > 1 {
 				t.Fatalf("distance %v", d)
 			}

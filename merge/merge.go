@@ -104,8 +104,9 @@ type FacetValue struct {
 // failed, a shard's own total was Gte, or dedupe removed hits.
 //
 // Result.Strategy is the strategy applied: AutoChoice resolves to Raw,
-// Calibrated or RRF; Calibrated falls back to RRF when a list is rank-only
-// or a shard has no quantile table in opts.Auto; unknown strategies are RRF.
+// Calibrated, RRFCalibrated or RRF; Calibrated and RRFCalibrated fall back to
+// RRF when a list is rank-only or a shard has no quantile table in
+// opts.Auto; unknown strategies are RRF.
 // Merge only reads opts.Auto; feeding it (Auto.Observe) and refreshing it
 // (Auto.Refresh) is the caller's job.
 //
@@ -187,6 +188,12 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		if calibrate(m, lists, occs, groups, opts.Auto) {
 			break
 		}
+		rrf(lists, occs, groups, k)
+		s = RRF
+	case RRFCalibrated:
+		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k) {
+			break
+		}
 		fallthrough
 	default:
 		rrf(lists, occs, groups, k)
@@ -195,12 +202,13 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 	return s
 }
 
-// resolve turns AutoChoice into the Auto's current choice (Raw, Calibrated
-// or RRF). AutoChoice and Calibrated are RRF without an Auto or when a list
-// is rank-only (scores cannot be compared with ranks).
+// resolve turns AutoChoice into the Auto's current choice (Raw, Calibrated,
+// RRFCalibrated or RRF). AutoChoice, Calibrated and RRFCalibrated are RRF
+// without an Auto or when a list is rank-only (scores cannot be compared
+// with ranks).
 func resolve(lists []List, opts *Options) Strategy {
 	s := opts.Strategy
-	if s != AutoChoice && s != Calibrated {
+	if s != AutoChoice && s != Calibrated && s != RRFCalibrated {
 		return s
 	}
 	if opts.Auto == nil {

@@ -12,7 +12,10 @@ const (
 	Raw        Strategy = "raw"        // engine scores as they are (same engine only)
 	Interleave Strategy = "interleave" // round robin by shard
 	Calibrated Strategy = "calibrated" // Σ weight·F_s(score), F_s the shard's recent score CDF (needs Options.Auto)
-	AutoChoice Strategy = "auto"       // Raw, Calibrated or RRF from the score distributions
+	// RRFCalibrated is 0.9·z(RRF) + 0.1·z(Calibrated), z standardizing
+	// over the fused documents (needs Options.Auto).
+	RRFCalibrated Strategy = "rrf_calibrated"
+	AutoChoice    Strategy = "auto" // Raw, Calibrated or RRFCalibrated from the score distributions
 )
 
 // Normalizer names a per-shard score normalizer for the Score strategy.
@@ -57,9 +60,10 @@ type Options struct {
 	Offset, Limit int
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
-	// Auto holds the score history for the AutoChoice and Calibrated
-	// strategies; nil makes them behave as RRF. Merge only reads it: the
-	// caller feeds it with Auto.Observe and runs Auto.Refresh periodically.
+	// Auto holds the score history for the AutoChoice, Calibrated and
+	// RRFCalibrated strategies; nil makes them behave as RRF. Merge only
+	// reads it: the caller feeds it with Auto.Observe and runs Auto.Refresh
+	// periodically.
 	Auto *Auto
 }
 
@@ -74,6 +78,7 @@ type Result struct {
 	// Facets are ordered by name; nil when no shard returned any.
 	Facets []Facet
 	// Strategy is the strategy actually applied (AutoChoice resolves to
-	// Raw, Calibrated or RRF; strategies fall back as their docs say).
+	// Raw, Calibrated, RRFCalibrated or RRF; strategies fall back as their
+	// docs say).
 	Strategy Strategy
 }

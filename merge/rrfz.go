@@ -2,9 +2,8 @@ package merge
 
 import "math"
 
-// rrfz is the RRFZ strategy, "RRF+z" in QUALITY.md (the best label-free
-// method measured on mixed engines): the average of a document's per-shard
-// z-score and its z-scored RRF value,
+// rrfz is the RRFZ strategy ("RRF+z"): the average of a document's
+// per-shard z-score and its z-scored RRF value,
 //
 //	z_s(d)  = (v_s(d) − μ_s) / σ_s                 per shard, top Depth values
 //	Z(d)    = Σ_s w_s·z_s(d) / Σ_s w_s             over the shards that returned d

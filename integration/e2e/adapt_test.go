@@ -13,7 +13,7 @@ import (
 )
 
 // TestCaddyfileExampleAdapts: the real caddy binary adapts Caddyfile.example
-// into exactly the JSON the README documents for its first federate route.
+// into exactly the JSON docs/json.md documents for its first federate route.
 func TestCaddyfileExampleAdapts(t *testing.T) {
 	bin := federateBin(t)
 	root := filepath.Dir(harness.Root()) // the repository, above integration/
@@ -29,22 +29,22 @@ func TestCaddyfileExampleAdapts(t *testing.T) {
 	if got == nil {
 		t.Fatalf("no federate handler in the adapted config")
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	readme, err := os.ReadFile(filepath.Join(root, "docs", "json.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)<!-- adapt: first federate handler of Caddyfile.example -->\\s*```json\\n(.*?)```").FindSubmatch(readme)
 	if m == nil {
-		t.Fatal("README.md has no adapted-JSON block for Caddyfile.example")
+		t.Fatal("docs/json.md has no adapted-JSON block for Caddyfile.example")
 	}
 	var want any
 	if err := json.Unmarshal(m[1], &want); err != nil {
-		t.Fatalf("README's JSON block: %v", err)
+		t.Fatalf("docs/json.md JSON block: %v", err)
 	}
 	g, _ := json.MarshalIndent(got, "", "  ")
 	w, _ := json.MarshalIndent(want, "", "  ")
 	if !bytes.Equal(g, w) {
-		t.Errorf("caddy adapt gives\n%s\nREADME documents\n%s", g, w)
+		t.Errorf("caddy adapt gives\n%s\ndocs/json.md documents\n%s", g, w)
 	}
 }
 

@@ -93,7 +93,28 @@ fi
 # is not published, so the proxy look-up for it fails; with every dependency in
 # the module cache the build works under GOPROXY=off.
 step "go mod download"
-(cd "$repo" && go mod download)
+# Every module of the plugin's module graph, not only those its own packages
+# build with: the offline build below compiles Caddy's standard modules at the
+# versions this go.mod selects (e.g. a newer chroma than plain Caddy's, which
+# needs regexp2/v2), and plain `go mod download` skips those.
+# Some graph entries are not served (e.g. versions only test-only modules
+# name); the build reports what it really lacks, so those are not fatal here.
+(cd "$repo" && go list -m -f '{{if not .Main}}{{.Path}}@{{.Version}}{{end}}' all | xargs go mod download) 2>"$bin/mod-download.log" ||
+	echo "setup: some modules of the graph were not downloaded (see $bin/mod-download.log); the build below needs only some" >&2
+
+step "npm clients (integration/clients: the official JS clients e2e drives)"
+if ! command -v npm >/dev/null; then
+	if [[ "${SKIP_APT:-0}" == 1 || $(id -u) != 0 ]]; then
+		echo "setup: npm is missing (install nodejs and npm)" >&2
+		exit 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+fi
+if [[ ! -d "$integ/clients/node_modules" || "$integ/clients/package-lock.json" -nt "$integ/clients/node_modules" ]]; then
+	(cd "$integ/clients" && npm ci --no-audit --no-fund --loglevel=error)
+else
+	echo "setup: integration/clients/node_modules is up to date"
+fi
 
 step "caddy with the module"
 # xcaddy imports the package given to --with. Prefer the module root; while it

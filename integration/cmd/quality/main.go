@@ -10,7 +10,7 @@
 // interface), plus one centralized index per engine over the whole corpus,
 // asks each index for its top -k hits per query, fuses the shards' lists with
 // merge.Merge (raw, rrf k=60, score minmax, score zscore, rrf_z, interleave,
-// calibrated, auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
+// calibrated, rrf_calibrated, auto) and reports overlap@10, RBO (p=0.9, extrapolated, depth 10), nDCG@10
 // against the centralized top 10 (gain 10 − rank), nDCG@10 against the debtags
 // judgments (binary), exact top-10 matches and the worst query.
 //
@@ -67,6 +67,7 @@ var strategies = []strategy{
 	{"rrf_z", merge.Options{Strategy: merge.RRFZ}},
 	{"interleave", merge.Options{Strategy: merge.Interleave}},
 	{"calibrated", merge.Options{Strategy: merge.Calibrated}},
+	{"rrf_calibrated", merge.Options{Strategy: merge.RRFCalibrated}},
 	{"auto", merge.Options{Strategy: merge.AutoChoice}},
 }
 
@@ -81,7 +82,7 @@ func main() {
 	flag.StringVar(&c.queries, "queries", "", "file with one query per line (a line equal to a debtags tag description is judged by that tag); default: debtags tag descriptions + title-derived keyword queries")
 	flag.IntVar(&c.tagQ, "tag-queries", 200, "number of debtags tag-description queries (default query set)")
 	flag.IntVar(&c.titleQ, "title-queries", 100, "number of title-derived keyword queries (default query set)")
-	flag.IntVar(&c.minRel, "min-rel", 3, "a tag query needs at least this many tagged documents in the corpus")
+	flag.IntVar(&c.minRel, "min-rel", 3, "a tag query (or a -queries line equal to a tag description) is judged only if at least this many documents of the corpus carry the tag")
 	flag.StringVar(&c.split, "split", "both", "random | section | both")
 	flag.StringVar(&c.mix, "mix", "bm25,scorers,engines", "comma-separated shard mixes: bm25 (bleve BM25 ×3), scorers (BM25/TF-IDF/TF-IDF), engines (BM25/PostgreSQL/Groonga)")
 	flag.IntVar(&c.k, "k", 50, "hits asked from each shard and each centralized index per query")
@@ -165,8 +166,13 @@ func run(root *runT, c config) error {
 	}
 	var qs []query
 	if c.queries != "" {
-		if qs, err = fileQueries(c.queries, vocab, rel); err != nil {
+		var unjudged int
+		if qs, unjudged, err = fileQueries(c.queries, vocab, rel, c.minRel); err != nil {
 			return err
+		}
+		if unjudged > 0 {
+			log.Printf("%s: %d lines are debtags descriptions of tags fewer than -min-rel %d documents carry: not judged",
+				c.queries, unjudged, c.minRel)
 		}
 	} else {
 		qs = append(tagQueries(vocab, rel, c.tagQ, c.minRel), titleQueries(docs, c.titleQ)...)
@@ -290,9 +296,11 @@ type setting struct {
 	Refs              []string
 	Rows              map[string][]row // ref → rows, in strategies order
 	// AutoChoices counts the strategies auto applied over the queries;
-	// AutoDistMin and AutoDistMax bound the KS distances it saw.
+	// AutoDistMin and AutoDistMax bound the KS distances it saw, AutoGapMin
+	// and AutoGapMax the scale gaps.
 	AutoChoices              map[merge.Strategy]int
 	AutoDistMin, AutoDistMax float64
+	AutoGapMin, AutoGapMax   float64
 	Judged                   []row // debtags nDCG@10 per strategy (reference-free)
 	CentralJudged            map[string]float64
 }
@@ -315,6 +323,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 
 	s.AutoChoices = map[merge.Strategy]int{}
 	s.AutoDistMin, s.AutoDistMax = math.Inf(1), math.Inf(-1)
+	s.AutoGapMin, s.AutoGapMax = math.Inf(1), math.Inf(-1)
 	fused := make([][][]string, len(strategies)) // strategy → query → top 10 ids
 	for si := range strategies {
 		fused[si] = make([][]string, len(qs))
@@ -323,10 +332,12 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 		auto.Refresh() // per query here; every 5 s in the handler
 		d := auto.Distance()
 		s.AutoDistMin, s.AutoDistMax = math.Min(s.AutoDistMin, d), math.Max(s.AutoDistMax, d)
+		g := auto.ScaleGap()
+		s.AutoGapMin, s.AutoGapMax = math.Min(s.AutoGapMin, g), math.Max(s.AutoGapMax, g)
 		for si, st := range strategies {
 			opts := st.Opts
 			opts.Dedupe, opts.Limit = true, 10
-			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated {
+			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated || opts.Strategy == merge.RRFCalibrated {
 				opts.Auto = auto
 			}
 			res := merge.Merge(lists[qi], 0, opts)
@@ -341,20 +352,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 		}
 		auto.Observe(lists[qi])
 	}
-	judge := func(ranked [][]string) (float64, int) {
-		sum, n := 0.0, 0
-		for qi, q := range qs {
-			if q.Tag == "" {
-				continue
-			}
-			v := ndcgBinary(ranked[qi], func(id string) bool { return tagsOf[id][q.Tag] }, rel[q.Tag], 10)
-			sum, n = sum+v, n+1
-		}
-		if n == 0 {
-			return 0, 0
-		}
-		return sum / float64(n), n
-	}
+	judge := func(ranked [][]string) (float64, int) { return debtagsNDCG(ranked, qs, tagsOf, rel) }
 	for _, ref := range m.Refs {
 		refIDs := make([][]string, len(qs))
 		for qi := range qs {

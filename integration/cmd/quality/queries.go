@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -131,27 +132,58 @@ func titleQueries(docs []corpus.Doc, n int) []query {
 	return out
 }
 
-// fileQueries reads one query per line; a line equal to a tag description
-// (case-insensitive) is judged by that tag.
-func fileQueries(path string, vocab map[string]string, rel map[string]int) ([]query, error) {
+// fileQueries reads one query per line. A line equal to a tag description
+// (case-insensitive) is judged by that tag when, as for tagQueries, at least
+// minRel documents of the corpus carry it (of several tags with that
+// description, the one most documents carry); a tag no document carries has
+// no ideal ranking, and its nDCG would be NaN. unjudged counts the
+// description lines left unjudged for that reason.
+func fileQueries(path string, vocab map[string]string, rel map[string]int, minRel int) (qs []query, unjudged int, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	byDesc := map[string]string{}
 	for tag, d := range vocab {
 		k := strings.ToLower(d)
-		if old, ok := byDesc[k]; !ok || rel[tag] > rel[old] {
+		if old, ok := byDesc[k]; !ok || rel[tag] > rel[old] || rel[tag] == rel[old] && tag < old {
 			byDesc[k] = tag
 		}
 	}
-	var out []query
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		out = append(out, query{Text: line, Tag: byDesc[strings.ToLower(line)], Kind: "file"})
+		q := query{Text: line, Kind: "file"}
+		if tag, ok := byDesc[strings.ToLower(line)]; ok {
+			if rel[tag] >= max(minRel, 1) {
+				q.Tag = tag
+			} else {
+				unjudged++
+			}
+		}
+		qs = append(qs, q)
 	}
-	return out, nil
+	return qs, unjudged, nil
+}
+
+// debtagsNDCG is the mean binary nDCG@10 against debtags over the judged
+// queries (ranked[i] is the top 10 for qs[i]) and how many there are.
+func debtagsNDCG(ranked [][]string, qs []query, tagsOf map[string]map[string]bool, rel map[string]int) (float64, int) {
+	sum, n := 0.0, 0
+	for qi, q := range qs {
+		if q.Tag == "" {
+			continue
+		}
+		v := ndcgBinary(ranked[qi], func(id string) bool { return tagsOf[id][q.Tag] }, rel[q.Tag], 10)
+		if v != v { // no document carries the tag: not judged
+			continue
+		}
+		sum, n = sum+v, n+1
+	}
+	if n == 0 {
+		return math.NaN(), 0
+	}
+	return sum / float64(n), n
 }

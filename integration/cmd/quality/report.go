@@ -70,7 +70,7 @@ func (r *report) markdown() string {
 	for _, st := range strategies {
 		p(" %s |", st.Name)
 	}
-	p(" best | rrf − best | auto − best | auto chose (KS distance) |\n|---|---|---|")
+	p(" best | rrf − best | auto − best | auto chose (KS distance D, scale gap G) |\n|---|---|---|")
 	for range strategies {
 		p("---|")
 	}
@@ -171,7 +171,7 @@ func (s *setting) autoChose() string {
 			parts = append(parts, fmt.Sprintf("%s %d", st, n))
 		}
 	}
-	return fmt.Sprintf("%s (KS %.3f–%.3f)", strings.Join(parts, ", "), s.AutoDistMin, s.AutoDistMax)
+	return fmt.Sprintf("%s (D %.3f–%.3f, G %.3f–%.3f)", strings.Join(parts, ", "), s.AutoDistMin, s.AutoDistMax, s.AutoGapMin, s.AutoGapMax)
 }
 
 // pairedSE is the standard error of the mean per-query difference of
