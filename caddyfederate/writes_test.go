@@ -503,3 +503,22 @@ func TestWritesHook(t *testing.T) {
 		t.Errorf("the channel closed while the task is %v", task["status"])
 	}
 }
+
+// TestWritesHeaderRules: a shard's reverse_proxy header rules apply to
+// the write parts of every replica, as to searches.
+func TestWritesHeaderRules(t *testing.T) {
+	shards := fakeShards(t, 1, 2)
+	site := strings.Replace(writeSite("route", shards), "lb_policy round_robin", "lb_policy round_robin\n\t\t\theader_up X-Key operator-key", 1)
+	url := startCaddy(t, site)
+	if st, sum := doJSON(t, http.MethodPost, url+"/indexes/movies/documents", docsBody(0, 5)); st != 202 || waitTask(t, url, sum["taskUid"])["status"] != "succeeded" {
+		t.Fatalf("add: %d %v", st, sum)
+	}
+	for i, rep := range shards[0] {
+		rep.mu.Lock()
+		keys := slices.Clone(rep.keys)
+		rep.mu.Unlock()
+		if len(keys) == 0 || slices.ContainsFunc(keys, func(k string) bool { return k != "operator-key" }) {
+			t.Errorf("replica %d saw X-Key %q", i, keys)
+		}
+	}
+}
