@@ -209,4 +209,3 @@ func TestWritesSolrUpdate(t *testing.T) {
 		t.Errorf("update with a replica down: %d %v", st, out)
 	}
 }
-
