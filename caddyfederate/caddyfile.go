@@ -40,8 +40,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		name              <route name>
 //		coalesce          on|off
 //		expose_shard_errors
-//		broadcast                                          # the same as writes broadcast
-//		writes            off|route [<id field>]|broadcast
+//		writes            off|route [<id field>]|broadcast   # broadcast alone: the same as writes broadcast
 //		write_timeout     <duration>
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
 //		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
@@ -63,6 +62,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_concurrent       <n>          # default 100
 //		max_inflight_bytes   <size>       # default 128MiB
 //		request_body_timeout <duration>   # default 10s
+//		cache { ... }     # see parseCache
 //		shard <name> [<upstreams...>] {
 //			dialect <name>
 //			index   <name>
@@ -118,6 +118,8 @@ func (f *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			f.Coalesce, err = onOffArg(d)
 		case "merge":
 			f.Merge, err = parseMerge(d)
+		case "cache":
+			f.Cache, err = parseCache(d)
 		case "dedupe":
 			err = oneArg(d, &f.Dedupe)
 		case "limit":

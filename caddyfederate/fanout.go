@@ -27,6 +27,7 @@ type shardResult struct {
 	report dialect.ShardReport
 	list   merge.List
 	raw    []byte // the shard's answer as sent, for broadcasts only
+	buf    []byte // the answer list points into; see releaseAnswers
 }
 
 // parentState is what every sub-request inherits from the client's
@@ -70,16 +71,21 @@ func newParentState(r *http.Request) (*parentState, error) {
 // until all are in or the route's deadline passes; shards still out then
 // are reported as timed out (their contexts are cancelled, so their
 // goroutines end promptly and send into a buffered channel nobody reads).
+// The first shard asked runs on the calling goroutine, once the others
+// are started: a goroutine and a hand-off fewer per request (for one
+// shard, none at all). Its context
+// ends at the deadline too, so it returns then; an answer that was not ok
+// by then is reported as late, as the other shards'.
 func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Request) []shardResult {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
 	defer cancel()
 	results := make([]shardResult, len(h.Shards))
 	done := make([]bool, len(h.Shards))
-	ch := make(chan shardResult, len(h.Shards))
+	var ch chan shardResult
 	// out counts the shards still out in this fan-out; hedging reads it to
 	// hedge the stragglers, not every shard that passes its p95.
 	out := new(atomic.Int32)
-	pending := 0
+	pending, inline := 0, -1
 	for i, s := range h.Shards {
 		results[i].index = i
 		results[i].report.Name = s.Name
@@ -89,8 +95,15 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 			done[i] = true
 			continue
 		}
-		pending++
 		out.Add(1)
+		if inline < 0 {
+			inline = i // started last, below
+			continue
+		}
+		pending++
+		if ch == nil {
+			ch = make(chan shardResult, len(h.Shards))
+		}
 		h.callStart()
 		go func(s *Shard, req *dialect.Request) {
 			defer h.callDone()
@@ -98,6 +111,12 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 			out.Add(-1)
 			ch <- res
 		}(s, reqs[i])
+	}
+	if inline >= 0 {
+		res := h.callInline(ctx, p, h.Shards[inline], reqs[inline], out)
+		if res.report.Status == dialect.StatusOK || ctx.Err() == nil {
+			results[inline], done[inline] = res, true
+		}
 	}
 	for pending > 0 {
 		select {
@@ -117,6 +136,15 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 	return results
 }
 
+// callInline is callShard on the calling goroutine, counted as a shard
+// call in flight like the others.
+func (h *Handler) callInline(ctx context.Context, p *parentState, s *Shard, req *dialect.Request, out *atomic.Int32) shardResult {
+	h.callStart()
+	defer h.callDone()
+	defer out.Add(-1)
+	return h.callShard(ctx, p, s, req, out)
+}
+
 func (h *Handler) lateReport(ctx context.Context, s *Shard) dialect.ShardReport {
 	rep := dialect.ShardReport{Name: s.Name, Status: dialect.StatusTimeout, Took: time.Duration(h.Timeout)}
 	rep.Reason = "no answer within the route timeout (" + time.Duration(h.Timeout).String() + ")"
@@ -133,7 +161,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 	start := time.Now()
 	defer func() {
 		res.report.Took = time.Since(start)
-		observeShard(h.name(), s.Name, res.report)
+		s.observe(h.name(), res.report)
 		h.logShard(res.report)
 		s.noteOutcome(res.report)
 	}()
@@ -146,8 +174,14 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		res.report.Reason = "no available upstream: every replica is unhealthy or at its request limit"
 		return res
 	}
-	ctx, cancel := context.WithTimeout(h.withoutStale(ctx, s), time.Duration(s.Timeout))
-	defer cancel()
+	ctx = h.withoutStale(ctx, s)
+	// provision caps the shard's timeout at the route's, whose deadline
+	// ctx already carries: a second timer only for a shorter one.
+	if s.Timeout < h.Timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(s.Timeout))
+		defer cancel()
+	}
 	if s.Hedge != nil && s.rp != nil {
 		return h.callHedged(ctx, p, s, sreq, out)
 	}
@@ -175,6 +209,7 @@ func (h *Handler) attemptShard(ctx context.Context, p *parentState, s *Shard, sr
 		res.raw = sw.body
 	case res.report.Status == dialect.StatusOK:
 		h.decodeShard(s, sw.body, &res)
+		res.buf = sw.body
 	}
 	// A call we cancelled ourselves (a hedge's loser) says nothing about
 	// the replica; every other outcome feeds its latency history.
@@ -273,3 +308,12 @@ func serveRecovered(h caddyhttp.MiddlewareHandler, w http.ResponseWriter, r *htt
 }
 
 var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+
+// releaseAnswers recycles the shards' answer buffers once the merged
+// answer is encoded: the hits of results point into them until then.
+func releaseAnswers(results []shardResult) {
+	for i := range results {
+		releaseAnswer(results[i].buf)
+		results[i].buf, results[i].list = nil, merge.List{}
+	}
+}

@@ -94,12 +94,6 @@ type Handler struct {
 	// shard. Default: false.
 	Broadcast bool `json:"broadcast,omitempty"`
 
-	// Whether and how the route serves its dialect's write endpoints
-	// (documents, deletes, settings, indexes, Meilisearch tasks). A write
-	// route changes data: put authentication in front of it. Default:
-	// off (searches only).
-	Writes *WritesConfig `json:"writes,omitempty"`
-
 	// Tell clients each failed shard's full reason and the replica that
 	// answered: upstream addresses, dial errors, the start of an
 	// upstream's error body. For debugging: by default clients get a
@@ -107,6 +101,12 @@ type Handler struct {
 	// invalid answer) and no addresses; the full reason is always in the
 	// logs and the admin API (/federate/status). Default: false.
 	ExposeShardErrors bool `json:"expose_shard_errors,omitempty"`
+
+	// Whether and how the route serves its dialect's write endpoints
+	// (documents, deletes, settings, indexes, Meilisearch tasks). A write
+	// route changes data: put authentication in front of it. Default:
+	// off (searches only).
+	Writes *WritesConfig `json:"writes,omitempty"`
 
 	// Share one fan-out among concurrent requests whose shard requests
 	// would be identical: same route, method, Host, path, query, body,
@@ -117,6 +117,10 @@ type Handler struct {
 	// placeholder the shard configs reference, and the client address when
 	// a shard config depends on it. Default: true.
 	Coalesce *bool `json:"coalesce,omitempty"`
+
+	// Cache complete answers, coherent with writes through federate routes
+	// over the same shards; see CacheConfig. Default: off.
+	Cache *CacheConfig `json:"cache,omitempty"`
 
 	// The shards, in priority order: when fused scores tie, the hit of the
 	// shard listed first wins.
@@ -132,7 +136,8 @@ type Handler struct {
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
 	key       *keySpec      // what requestKey holds beyond the request
-	writes    *writeState   // nil: the route serves no writes
+	cache     *responseCache
+	writes    *writeState // nil: the route serves no writes
 	// writeHooks are told of every write (see WriteHook).
 	writeHooks []WriteHook
 
@@ -200,6 +205,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.flights = new(flights)
 	h.calls = new(calls)
+	fed, route, err := h.configHashes()
+	if err != nil {
+		return fmt.Errorf("federate: hashing the config: %w", err)
+	}
 	if err := registerMetrics(ctx); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -246,6 +255,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("require names shard %q, which is not configured", name)
 		}
 		h.required = append(h.required, i)
+	}
+	if err := h.provisionCache(ctx, fed, route); err != nil {
+		return err
 	}
 	// Started last: nothing after it can fail, so Cleanup always stops it.
 	if h.mergeOpts.Auto != nil {
@@ -362,6 +374,9 @@ func (h *Handler) Validate() error {
 // handlers were loaded with ctx.LoadModule, so Caddy cleans them up itself.
 func (h *Handler) Cleanup() error {
 	unregisterRoute(h)
+	if h.cache != nil {
+		h.cache.cleanup()
+	}
 	h.cleanupWrites()
 	if h.stop != nil {
 		close(h.stop)

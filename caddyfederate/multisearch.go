@@ -44,13 +44,16 @@ func (h *Handler) serveMultiSearch(w http.ResponseWriter, r *http.Request, ms di
 	defer release()
 	p = p.charged(h)
 	defer p.charge.release()
-	var ans *answer
-	if m.Fused {
-		ans = h.fusedSearch(r.Context(), p, ms, m, only, start)
-	} else {
-		ans = h.multiSearch(r.Context(), p, ms, m, only, start)
+	run := func(ctx context.Context) *answer {
+		if m.Fused {
+			return h.fusedSearch(ctx, p, ms, m, only, start)
+		}
+		return h.multiSearch(ctx, p, ms, m, only, start)
 	}
-	return h.write(w, ans)
+	if h.cache != nil {
+		return h.serveCached(w, r, body, h.cacheDeps(m.Queries...), run)
+	}
+	return h.write(w, run(r.Context()))
 }
 
 // runSearches prepares and runs every search of m concurrently. A search
@@ -150,7 +153,15 @@ func (h *Handler) fusedSearch(ctx context.Context, p *parentState, ms dialect.Mu
 			}
 		}
 	}
-	fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	if len(m.Queries) > 0 && len(m.Queries[0].Sort) > 0 {
+		// A federated search sorts every search alike (the engines require
+		// it): the fused list is the exact sorted merge.
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = m.Offset, limit
+		fused.Result = merge.Sorted(lists, failed, m.Queries[0].Sort, opts)
+	} else {
+		fused.Result = h.fuse(lists, failed, m.Offset, limit)
+	}
 	fused.Positions = positions(fused.Result.Hits, lists, from)
 	fused.FacetsByIndex = h.facetsByIndex(m, lists, from)
 	fused.Took = time.Since(start)

@@ -113,8 +113,9 @@ func TestESEndpoints(t *testing.T) {
 		t.Errorf("GET /: %d %v %s", resp.StatusCode, resp.Header, raw)
 	}
 	compat := "application/vnd.elasticsearch+json; compatible-with=9"
+	answered := "application/vnd.elasticsearch+json;compatible-with=9" // as Elasticsearch writes it
 	resp, raw = do(t, "GET", base+"/", "", "Accept", compat)
-	if resp.Header.Get("Content-Type") != compat || !strings.HasPrefix(at(jsonOf(t, raw), "version", "number").(string), "9.") {
+	if resp.Header.Get("Content-Type") != answered || !strings.HasPrefix(at(jsonOf(t, raw), "version", "number").(string), "9.") {
 		t.Errorf("GET / compatible-with=9: %v %s", resp.Header, raw)
 	}
 	resp, raw = do(t, "HEAD", base+"/", "")
@@ -125,7 +126,7 @@ func TestESEndpoints(t *testing.T) {
 	resp, raw = do(t, "POST", base+"/docs/_count", `{"query":{"match":{"title":"a"}}}`, "Content-Type", compat)
 	count := jsonOf(t, raw)
 	if resp.StatusCode != 200 || count["count"] != 2.0 || at(count, "_shards", "failed") != 1.0 || count["hits"] != nil ||
-		resp.Header.Get("Content-Type") != compat || resp.Header.Get("Federate-Complete") != "false" {
+		resp.Header.Get("Content-Type") != answered || resp.Header.Get("Federate-Complete") != "false" {
 		t.Errorf("_count: %d %v %s", resp.StatusCode, resp.Header, raw)
 	}
 

@@ -56,11 +56,17 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 		defer pc.charge.release()
 		return h.answer(ctx, pc, q, reqs, start)
 	}
+	if h.cache != nil {
+		return h.serveCached(w, r, body, h.cacheDeps(q), run)
+	}
 	var ans *answer
 	if h.coalescing() {
 		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
 	} else {
 		ans = run(r.Context())
+		if ans != nil {
+			defer releaseAnswer(ans.body) // only this request holds it
+		}
 	}
 	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
@@ -75,12 +81,13 @@ func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, 
 	var ans *answer
 	if s.err != nil {
 		ans = h.errorAnswer(s.err)
-	} else if body, err := h.client.EncodeResponse(q, s.resp); err != nil {
+	} else if body, err := h.encodeResponse(q, s.resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {
 		ans = &answer{status: http.StatusOK, body: body}
 	}
+	releaseAnswers(s.results)
 	ans.complete = strconv.FormatBool(s.resp.Complete)
 	ans.timing = serverTiming(s.resp)
 	return ans
@@ -192,6 +199,7 @@ func (h *Handler) applyWindow(q *dialect.Query) error {
 // dialect cannot express fails the whole request with a 400 that names
 // the shard: dropping part of the query silently would return wrong hits.
 func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Request, error) {
+	q.IDField = h.dedupeField()
 	var want map[string]bool
 	if only != "" {
 		want = make(map[string]bool)
@@ -216,7 +224,7 @@ func (h *Handler) shardRequests(q *dialect.Query, only string) ([]*dialect.Reque
 			return nil, err
 		}
 		t := dialect.Target{Shard: s.Name, Index: index, Offset: 0, Limit: h.shardWindow(q)}
-		req, err := s.dialect.BuildRequest(q, t)
+		req, err := dialect.BuildShardRequest(s.dialect, q, t)
 		if err != nil {
 			var de *dialect.Error
 			if errors.As(err, &de) {
@@ -256,6 +264,7 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 		resp.Shards[i] = h.clientReport(r.report)
 		switch r.report.Status {
 		case dialect.StatusOK:
+			dialect.Annotate(h.Shards[i].dialect, q, &r.list, h.dedupeField())
 			lists = append(lists, r.list)
 		case dialect.StatusSkipped:
 		default:
@@ -263,7 +272,13 @@ func (h *Handler) mergeResults(q *dialect.Query, results []shardResult, start ti
 			resp.Complete = false
 		}
 	}
-	resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	if len(q.Sort) > 0 {
+		opts := h.mergeOpts
+		opts.Offset, opts.Limit = q.Offset, q.Limit
+		resp.Result = merge.Sorted(lists, failed, q.Sort, opts)
+	} else {
+		resp.Result = h.fuse(lists, failed, q.Offset, q.Limit)
+	}
 	if q.Limit == 0 {
 		resp.Result.Hits = nil
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/searchfront/caddy-federate/dialect"
 	"github.com/searchfront/caddy-federate/health"
@@ -87,11 +88,59 @@ type Shard struct {
 	caddyfileProxy *reverseproxy.Handler // parsed from a Caddyfile, until parseCaddyfile finalizes it
 	// last failure, for the admin API
 	failures *lastFailure
+	series   shardSeries // the shard's metric series, looked up once
+}
+
+// seriesStatuses are the statuses a shard call can end with, in the order
+// of shardSeries.requests.
+var seriesStatuses = [...]dialect.Status{dialect.StatusOK, dialect.StatusTimeout, dialect.StatusError,
+	dialect.StatusUnavailable, dialect.StatusInvalid}
+
+// shardSeries holds a shard's metric series. WithLabelValues hashes its
+// labels and takes a lock on every call; the route and shard names are
+// fixed per config, so each series is looked up once, in provision. The
+// collectors are package-level and never reset, so the series outlive a
+// reload with their counts.
+type shardSeries struct {
+	requests  [len(seriesStatuses)]prometheus.Counter
+	duration  prometheus.Observer
+	available prometheus.Gauge
+}
+
+func newShardSeries(route, shard string) shardSeries {
+	var ss shardSeries
+	for i, st := range seriesStatuses {
+		ss.requests[i] = shardRequests.WithLabelValues(route, shard, string(st))
+	}
+	ss.duration = shardDuration.WithLabelValues(route, shard)
+	ss.available = upstreamsAvailable.WithLabelValues(route, shard)
+	return ss
+}
+
+// observe counts one shard outcome (as observeShard, from the series
+// looked up in provision).
+func (s *Shard) observe(route string, rep dialect.ShardReport) {
+	if rep.Status == dialect.StatusSkipped {
+		return
+	}
+	if s.series.duration == nil { // not provisioned (tests that build a Shard by hand)
+		observeShard(route, s.Name, rep)
+		return
+	}
+	for i, st := range seriesStatuses {
+		if st == rep.Status {
+			s.series.requests[i].Inc()
+			s.series.duration.Observe(rep.Took.Seconds())
+			return
+		}
+	}
+	observeShard(route, s.Name, rep)
 }
 
 func (s *Shard) provision(ctx caddy.Context, h *Handler, index int) error {
 	s.index = index
 	s.failures = new(lastFailure)
+	s.series = newShardSeries(h.name(), s.Name)
 	if s.Weight < 0 {
 		return fmt.Errorf("weight must not be negative, got %v", s.Weight)
 	}

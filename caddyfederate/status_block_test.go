@@ -11,25 +11,21 @@ import (
 	"github.com/searchfront/caddy-federate/dialect"
 )
 
-// TestShardStatusBlockAgrees: a search answer (federate dialect) and a
-// broadcast answer describe the same shard outcome with the same object:
-// the same members, the same values (took_ms aside, which is the time of
-// each request).
+// TestShardStatusBlockAgrees: answers of two client dialects that report
+// shards in a status object of federate's own (federate's `shards`,
+// Typesense's `federate.shards`) describe the same shard outcome with the
+// same object: the same members, the same values (took_ms aside, which is
+// the time of each request).
 func TestShardStatusBlockAgrees(t *testing.T) {
 	ok := newFakeEngine(t, "meilisearch", fakeHit{"a1", 1, ""})
 	bad := newFakeEngine(t, "meilisearch")
 	bad.set(func(f *fakeEngine) { f.status = 500 })
-	shards := shardLine("ok", ok) + "\n" + shardLine("bad", bad)
-	// The older broadcast answer (federate's own shape) is what routes of
-	// dialects without write endpoints still answer (a Meilisearch route's
-	// writes answer in Meilisearch's shape: writes_test.go).
-	site := "\tfederate /indexes/*/settings {\n\t\tdialect federate\n\t\tbroadcast\n" +
-		strings.ReplaceAll(shards, "{\n", "{\n\t\t\tdialect federate\n") + "\n\t}\n" +
-		"\tfederate /search {\n\t\tdialect federate\n\t\tcoalesce off\n" +
-		strings.ReplaceAll(shards, "{\n", "{\n\t\t\tdialect meilisearch\n\t\t\tindex x\n") + "\n\t}"
+	shards := strings.ReplaceAll(shardLine("ok", ok)+"\n"+shardLine("bad", bad), "{\n", "{\n\t\t\tdialect meilisearch\n\t\t\tindex x\n")
+	site := "\tfederate /collections/* {\n\t\tdialect typesense\n\t\tcoalesce off\n" + shards + "\n\t}\n" +
+		"\tfederate /search {\n\t\tdialect federate\n\t\tcoalesce off\n" + shards + "\n\t}"
 	url := startCaddy(t, site)
 
-	blocks := func(method, path, body string) map[string]map[string]any {
+	blocks := func(method, path, body string, typesense bool) map[string]map[string]any {
 		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -37,23 +33,29 @@ func TestShardStatusBlockAgrees(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var out struct{ Shards map[string]map[string]any }
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Shards) != 2 {
+		var out struct {
+			Shards   map[string]map[string]any
+			Federate struct{ Shards map[string]map[string]any }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		if typesense {
+			out.Shards = out.Federate.Shards
+		}
+		if err != nil || len(out.Shards) != 2 {
 			t.Fatalf("%s %s: %d, shards %v, %v", method, path, resp.StatusCode, out.Shards, err)
 		}
 		return out.Shards
 	}
-	search := blocks(http.MethodPost, "/search", `{"q":"x"}`)
-	bcast := blocks(http.MethodPatch, "/indexes/x/settings", `{"rankingRules":[]}`)
+	search := blocks(http.MethodPost, "/search", `{"q":"x"}`, false)
+	ts := blocks(http.MethodGet, "/collections/x/documents/search?q=x&query_by=title", "", true)
 	for _, name := range []string{"ok", "bad"} {
-		s, b := search[name], bcast[name]
-		delete(b, "answer")
+		s, b := search[name], ts[name]
 		if ks, kb := keys(s), keys(b); !slices.Equal(ks, kb) {
-			t.Errorf("shard %s: search members %v, broadcast members %v", name, ks, kb)
+			t.Errorf("shard %s: federate members %v, typesense members %v", name, ks, kb)
 		}
 		for _, k := range []string{"status", "replica", "http_status", "reason"} {
 			if !reflect.DeepEqual(s[k], b[k]) {
-				t.Errorf("shard %s: %s is %v in a search, %v in a broadcast", name, k, s[k], b[k])
+				t.Errorf("shard %s: %s is %v in a federate answer, %v in a typesense answer", name, k, s[k], b[k])
 			}
 		}
 	}

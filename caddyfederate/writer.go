@@ -4,6 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
+
+	"github.com/searchfront/caddy-federate/dialect"
 )
 
 // errTooLarge is what shardWriter.Write returns past its cap; it stops
@@ -64,7 +67,15 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 		if n, err := strconv.ParseInt(w.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
 			size = min(n, 1<<20)
 		}
-		w.body = make([]byte, 0, min(size, w.max))
+		// Twice the size while the buffer is one the pool keeps: the
+		// second half holds the documents the dialect rewrites while
+		// decoding (Dialect.DecodeResponse). A large answer gets its
+		// size only, so no dialect doubles its memory.
+		size = min(size, w.max)
+		if 2*size <= maxPooledAnswer {
+			size *= 2
+		}
+		w.body = answerBuf(int(size))
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
@@ -72,3 +83,43 @@ func (w *shardWriter) Write(p []byte) (int, error) {
 
 // Flush is a no-op: the answer is buffered whole before it is merged.
 func (w *shardWriter) Flush() {}
+
+// answerBufs recycles shard answer buffers: a search answer is read whole,
+// decoded (the hits point into it), merged and encoded into a new buffer,
+// after which nothing refers to it. Buffers above maxPooledAnswer are left
+// to the garbage collector, so one huge answer is not kept alive.
+var answerBufs sync.Pool // of *[]byte
+
+const maxPooledAnswer = 128 << 10
+
+// answerBuf returns an empty buffer of at least size bytes' capacity.
+func answerBuf(size int) []byte {
+	if p, ok := answerBufs.Get().(*[]byte); ok {
+		if cap(*p) >= size {
+			return (*p)[:0]
+		}
+		answerBufs.Put(p)
+	}
+	return make([]byte, 0, size)
+}
+
+// releaseAnswer gives b back for reuse. The caller guarantees that nothing
+// refers to b any more.
+func releaseAnswer(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledAnswer {
+		return
+	}
+	b = b[:0]
+	answerBufs.Put(&b)
+}
+
+// encodeResponse encodes the merged answer in the client's dialect, into a
+// recycled buffer when the dialect can (dialect.ResponseAppender) and the
+// answer has one reader: a coalesced answer is shared by every waiting
+// request, so it stays with the garbage collector.
+func (h *Handler) encodeResponse(q *dialect.Query, resp *dialect.Response) ([]byte, error) {
+	if a, ok := h.client.(dialect.ResponseAppender); ok && !h.coalescing() {
+		return a.AppendResponse(answerBuf(8<<10), q, resp)
+	}
+	return h.client.EncodeResponse(q, resp)
+}

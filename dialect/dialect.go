@@ -31,8 +31,10 @@ type Dialect interface {
 	// DecodeResponse reads a shard's 2xx answer. idField names the dedupe
 	// field ("" means the dialect's document id). Errors mean the answer is
 	// not what this dialect returns (the shard is "invalid"). The list may
-	// alias body (documents travel as raw bytes, uncopied): the caller
-	// gives body up to the list and never reuses it.
+	// alias body (documents travel as raw bytes, uncopied), and documents
+	// it rewrites may be written into body's spare capacity
+	// (body[len(body):cap(body)]): the caller gives all of body's array up
+	// to the list and reuses it only once the list is no longer used.
 	DecodeResponse(body []byte, idField string) (merge.List, error)
 }
 
@@ -67,6 +69,18 @@ type Query struct {
 	Params map[string][]string
 	// Method is the client's HTTP method.
 	Method string
+	// Sort orders hits by document fields, first field first; nil means by
+	// relevance. Relevance is always the last tie-break.
+	Sort []merge.Order
+	// Highlight asks for highlighted or cropped fields; nil means none.
+	Highlight *Highlight
+	// NativeOnly names what the client sent that only shards of its own
+	// dialect can take (a hybrid or vector query, ...): a shard of another
+	// dialect refuses the request with a 400 that names the first.
+	NativeOnly []string
+	// IDField is the field that holds a hit's id in the client's answers
+	// ("" means the dialect's own: "id" for Meilisearch, Typesense, Solr).
+	IDField string
 	// Display is how the client wants the answer shaped (see Display).
 	Display Display
 }

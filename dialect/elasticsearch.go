@@ -112,6 +112,9 @@ func (d esDialect) decodeSearch(method, index string, p url.Values, body []byte)
 	if p.Get("explain") == "true" {
 		q.Explain = true
 	}
+	if err := decodeESFeatures(q, m, p); err != nil {
+		return nil, err
+	}
 	return q, nil
 }
 

@@ -89,7 +89,7 @@ func (d esDialect) SetHeaders(req *http.Request, resp http.Header) {
 	}
 	resp.Set("X-Elastic-Product", "Elasticsearch")
 	if v := esCompat(req.Header); v != "" {
-		resp.Set("Content-Type", "application/vnd.elasticsearch+json; compatible-with="+v)
+		resp.Set("Content-Type", "application/vnd.elasticsearch+json;compatible-with="+v)
 	}
 }
 

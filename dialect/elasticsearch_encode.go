@@ -249,10 +249,11 @@ func appendESHits(b []byte, q *Query, res *Response) []byte {
 		if len(doc) == 0 {
 			doc = emptyObject
 		}
+		fs = append(fs, esHitExtras(q, h)...)
 		b = append(b, `{"_index":`...)
 		b = appendString(b, h.Shard)
 		b = append(b, `,"_id":`...)
-		b = appendString(b, h.ID)
+		b = appendString(b, hitID(h))
 		b = append(b, `,"_source":`...)
 		b = append(b, doc...)
 		for _, f := range fs {

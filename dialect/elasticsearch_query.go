@@ -100,7 +100,21 @@ func (info *esQueryInfo) walkBool(body []byte, depth int, inFilter bool) error {
 					return err
 				}
 			}
-		case "should", "must_not":
+		case "should":
+			_, must := b["must"]
+			_, filter := b["filter"]
+			if must || filter || !esMinimumShouldMatchOne(b["minimum_should_match"]) {
+				// Beside must/filter, should clauses only score (or need
+				// more than one match): no canonical meaning.
+				if len(esClauseList(v)) > 0 {
+					info.fits = false
+				}
+				continue
+			}
+			if err := info.walkShould(esClauseList(v), depth, inFilter); err != nil {
+				return err
+			}
+		case "must_not":
 			if len(esClauseList(v)) > 0 {
 				info.fits = false
 			}
@@ -108,6 +122,57 @@ func (info *esQueryInfo) walkBool(body []byte, depth int, inFilter bool) error {
 		default:
 			info.fits = false
 		}
+	}
+	return nil
+}
+
+// esMinimumShouldMatchOne reports a minimum_should_match that asks for one
+// matching should clause (absent, 1 or "1").
+func esMinimumShouldMatchOne(raw []byte) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "", "null", "1", `"1"`:
+		return true
+	}
+	return false
+}
+
+// walkShould folds a bool made only of should clauses (at least one must
+// match) into info when it has a canonical meaning: full-text queries that
+// all search the same text (as search UIs send one text several ways:
+// fuzzy, bool_prefix, phrase) are that text; term queries on one field are
+// that field IN their values.
+func (info *esQueryInfo) walkShould(list []json.RawMessage, depth int, inFilter bool) error {
+	var text string
+	hasText := false
+	var clause *Clause
+	for _, raw := range list {
+		sub := esQueryInfo{fits: true}
+		if err := sub.walk(raw, depth+1, inFilter); err != nil {
+			return err
+		}
+		switch {
+		case !sub.fits:
+			info.fits = false
+			return nil
+		case sub.hasText && len(sub.clauses) == 0 && (!hasText || sub.text == text):
+			text, hasText = sub.text, true
+		case !sub.hasText && len(sub.clauses) == 1 && clause == nil:
+			c := sub.clauses[0]
+			clause = &Clause{Field: c.Field, Values: append([]string(nil), c.Values...)}
+		case !sub.hasText && len(sub.clauses) == 1 && clause.Field == sub.clauses[0].Field:
+			clause.Values = append(clause.Values, sub.clauses[0].Values...)
+		default:
+			info.fits = false // a disjunction the canonical query cannot say
+			return nil
+		}
+	}
+	switch {
+	case hasText && clause != nil, hasText && info.hasText && info.text != text:
+		info.fits = false
+	case hasText:
+		info.text, info.hasText = text, true
+	case clause != nil:
+		info.clauses = append(info.clauses, *clause)
 	}
 	return nil
 }

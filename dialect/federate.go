@@ -37,6 +37,7 @@ type federateBody struct {
 	Facets  []string                   `json:"facets,omitempty"`
 	Fields  []string                   `json:"fields,omitempty"`
 	Explain bool                       `json:"explain,omitempty"`
+	Sort    []string                   `json:"sort,omitempty"`
 }
 
 func (f federate) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
@@ -75,7 +76,7 @@ func (f federate) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	default:
 		return nil, federateError("parameter explain must be true or false")
 	}
-	return q, nil
+	return q, decodeFederateSort(q, splitList(p.Get("sort")))
 }
 
 func decodeFederateBody(q *Query, body []byte) error {
@@ -89,6 +90,9 @@ func decodeFederateBody(q *Query, body []byte) error {
 		return federateError("invalid request body: trailing data after the JSON object")
 	}
 	q.Text, q.Facets, q.Fields, q.Explain = b.Q, b.Facets, b.Fields, b.Explain
+	if err := decodeFederateSort(q, b.Sort); err != nil {
+		return err
+	}
 	if b.Offset != nil {
 		if *b.Offset < 0 {
 			return federateError("offset must be a non-negative integer")

@@ -16,7 +16,7 @@ func (f federate) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, h.ID)
+		b = appendString(b, hitID(h))
 		b = append(b, `,"score":`...)
 		b = appendFloat(b, h.Score)
 		b = append(b, `,"shard":`...)

@@ -42,7 +42,7 @@ func fuzzRequest(t *testing.T, name, method, target string, body []byte) {
 	}
 	for _, s := range fuzzDialects {
 		sd, _ := Lookup(s)
-		req, err := sd.BuildRequest(q, Target{Shard: "s", Index: "i", Limit: 10})
+		req, err := BuildShardRequest(sd, q, Target{Shard: "s", Index: "i", Limit: 10})
 		if err != nil {
 			if _, ok := err.(*Error); !ok && !sameFamily(q.Dialect, s) {
 				t.Fatalf("BuildRequest(%s) error %v is %T", s, err, err)
@@ -77,6 +77,20 @@ func fuzzResponse(t *testing.T, name string, body []byte) {
 				t.Fatalf("EncodeResponse(%s) of a %s answer: %v\n%s\nfrom %q", c, name, err, out, body)
 			}
 		}
+		// Sorted and highlighted: the sort keys, ids and highlights read
+		// from the answer are written in every client dialect's shape.
+		sq := &Query{Sort: []merge.Order{{Field: "year", Desc: true}, {Field: "title"}}, Highlight: &Highlight{Fields: []string{"*"}, PreTag: "<em>", PostTag: "</em>"}}
+		Annotate(d, sq, &l, idField)
+		res.Result = merge.Sorted([]merge.List{l}, 0, sq.Sort, merge.Options{Dedupe: true})
+		for _, c := range append(fuzzDialects, "solr", "typesense") {
+			cd, _ := Lookup(c)
+			q := *sq
+			q.Dialect = c
+			out, err := cd.EncodeResponse(&q, res)
+			if err != nil || !json.Valid(out) {
+				t.Fatalf("EncodeResponse(%s) of a sorted, highlighted %s answer: %v\n%s\nfrom %q", c, name, err, out, body)
+			}
+		}
 	}
 }
 
@@ -87,6 +101,8 @@ func FuzzMeiliDecodeRequest(f *testing.F) {
 		`{"filter":[["a = 1","a = 2"],"b = 3"]}`,
 		`{"filter":"(a = 1 OR b != 2) AND NOT c EXISTS","page":2,"hitsPerPage":3}`,
 		`{"filter":"a = 'x\\'y'"}`,
+		`{"q":"x","sort":["price:desc","title:asc"],"attributesToHighlight":["title"],"attributesToCrop":["body:5"],"highlightPreTag":"<b>"}`,
+		`{"q":"x","hybrid":{"embedder":"e"},"vector":[1],"sort":["_geoPoint(1,2):asc"]}`,
 		`{"q":`, `<html>`, `[]`, `null`,
 	} {
 		f.Add([]byte(s))
@@ -110,6 +126,8 @@ func FuzzESDecodeRequest(f *testing.F) {
 		`{"query":{"range":{"year":{"gte":2000}}},"explain":true,"_source":{"includes":["a"]}}`,
 		`{"query":{"bool":{"filter":{"bool":{"filter":{"term":{"a":{"value":1}}}}}}}}`,
 		`{"query":`, `<html>`, `{"aggs":{"p":{"avg":{"field":"x"}}}}`,
+		`{"sort":[{"price":{"order":"desc","missing":"_last"}},"title","_score"],"highlight":{"fields":[{"title":{"number_of_fragments":0}},{"body":{}}],"pre_tags":["<b>"]}}`,
+		`{"query":{"bool":{"should":[{"multi_match":{"query":"a"}},{"multi_match":{"query":"a","type":"bool_prefix"}}]}},"post_filter":{"bool":{"should":[{"term":{"s":"x"}}]}},"knn":{}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -90,7 +90,7 @@ func (groonga) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 		return nil, err
 	}
 	q.Facets = facets
-	return q, nil
+	return q, decodeGrnSort(q, p)
 }
 
 // grnFields maps output_columns to document fields: nil (all) for a

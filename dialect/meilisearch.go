@@ -132,7 +132,7 @@ func decodeMeiliBody(q *Query, m map[string]json.RawMessage) error {
 	}
 	q.Explain, _ = rawBool(m["showRankingScoreDetails"])
 	q.Display.ShowScore, _ = rawBool(m["showRankingScore"])
-	return nil
+	return decodeMeiliFeatures(q, m)
 }
 
 // decodeMeiliParams reads the documented GET form, with comma-separated
@@ -179,7 +179,7 @@ func decodeMeiliParams(q *Query, p url.Values) error {
 	}
 	q.Explain = p.Get("showRankingScoreDetails") == "true"
 	q.Display.ShowScore = p.Get("showRankingScore") == "true"
-	return nil
+	return decodeMeiliFeatureParams(q, p)
 }
 
 // meiliPaging maps page/hitsPerPage onto offset/limit, as Meilisearch's

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Meilisearch endpoints beside search
@@ -54,18 +53,6 @@ func (meilisearch) Info(e Endpoint, _ *http.Request) (int, []byte) {
 	b := appendString([]byte(`{"uid":`), e.Index)
 	b = append(b, `,"primaryKey":"id","createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z"}`...)
 	return http.StatusOK, b
-}
-
-// NotServed answers in Meilisearch's error shape, code not_found or
-// method_not_allowed.
-func (m meilisearch) NotServed(e Endpoint, method, path string) (int, []byte) {
-	err := &Error{Status: http.StatusNotFound, Code: "not_found", Type: "invalid_request",
-		Message: method + " " + path + " is not a Meilisearch route this federation serves."}
-	if e.Op == OpMethodNotAllowed {
-		err.Status, err.Code = http.StatusMethodNotAllowed, "method_not_allowed"
-		err.Message = method + " is not allowed on " + path + "; use " + strings.Join(e.Allow, " or ") + "."
-	}
-	return err.Status, m.EncodeError(err)
 }
 
 // meiliFederation is a multi-search's federation object.
@@ -246,7 +233,7 @@ func (m meilisearch) EncodeFused(mq *Multi, res *Fused) ([]byte, error) {
 		fed = appendFloat(fed, h.Score)
 		prov = appendFederation(prov[:0], h, mq.Queries[pos].Explain)
 		fed = append(append(fed, ','), prov[1:]...)
-		b = appendObjectWith(b, h.Doc, field{"_federation", fed})
+		b = appendObjectWith(b, meiliDoc(mq.Queries[pos], h), field{"_federation", fed})
 	}
 	b = append(b, `],"processingTimeMs":`...)
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)

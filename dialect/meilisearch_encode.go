@@ -28,12 +28,20 @@ func meiliRemoteCode(s Status) string {
 // skipped shards are listed in remoteErrors, as Meilisearch lists failed
 // remotes of a federated search.
 func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
+	return m.AppendResponse(nil, q, res)
+}
+
+// AppendResponse is EncodeResponse writing into dst[:0] (ResponseAppender).
+func (m meilisearch) AppendResponse(dst []byte, q *Query, res *Response) ([]byte, error) {
 	o := q.Display
 	size := 256
 	for i := range res.Result.Hits {
 		size += len(res.Result.Hits[i].Doc) + 128
 	}
-	b := make([]byte, 0, size)
+	b := dst[:0]
+	if cap(b) < size {
+		b = make([]byte, 0, size)
+	}
 	b = append(b, `{"hits":[`...)
 	var extra [3]field
 	var num, fed []byte // scratch, reused for every hit
@@ -49,7 +57,7 @@ func (m meilisearch) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		}
 		fed = appendFederation(fed[:0], h, q.Explain)
 		fs = append(fs, field{"_federation", fed})
-		b = appendObjectWith(b, h.Doc, fs...)
+		b = appendObjectWith(b, meiliDoc(q, h), fs...)
 	}
 	b = append(b, `],"query":`...)
 	b = appendString(b, q.Text)

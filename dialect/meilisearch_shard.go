@@ -111,7 +111,12 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	var l merge.List
 	// Documents cut of their ranking metadata share one buffer: at most
 	// the size of the hits, so appending never moves earlier documents.
-	arena := make([]byte, 0, len(v[0]))
+	// body's spare capacity serves when it is large enough (see
+	// Dialect.DecodeResponse): no allocation per answer.
+	arena := body[len(body):len(body)]
+	if cap(arena) < len(v[0]) {
+		arena = make([]byte, 0, len(v[0]))
+	}
 	l.Hits, err = decodeHits(meiliName, v[0], func(h []byte) (merge.Hit, error) { return meiliHit(h, idField, &arena) })
 	if err != nil {
 		return merge.List{}, err

@@ -109,7 +109,7 @@ func decodeSolrParams(q *Query, p url.Values) error {
 	}
 	dbg := p.Get("debug")
 	q.Explain = p.Get("debugQuery") == "true" || dbg == "true" || dbg == "all" || dbg == "results"
-	return nil
+	return decodeSolrFeatures(q, p)
 }
 
 // solrText maps Solr's match-all query to the empty text.
@@ -255,6 +255,7 @@ type solrJSONRequest struct {
 	Filter json.RawMessage            `json:"filter"`
 	Fields json.RawMessage            `json:"fields"`
 	Facet  map[string]json.RawMessage `json:"facet"`
+	Sort   *string                    `json:"sort"`
 }
 
 // decodeSolrJSON reads the simple form of the JSON Request API.
@@ -262,6 +263,11 @@ func decodeSolrJSON(q *Query, body []byte) error {
 	var j solrJSONRequest
 	if err := json.Unmarshal(body, &j); err != nil {
 		return solrError("bad_request", "The JSON request body could not be parsed: "+err.Error())
+	}
+	if j.Sort != nil {
+		if err := decodeSolrSort(q, *j.Sort); err != nil {
+			return err
+		}
 	}
 	if j.Query != nil {
 		var s string

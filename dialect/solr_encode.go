@@ -34,9 +34,10 @@ func (solr) EncodeResponse(q *Query, res *Response) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendDoc(b, r.Hits[i].Doc)
+		b = appendDoc(b, withID(r.Hits[i].Doc, "id", &r.Hits[i]))
 	}
 	b = append(b, "]}"...)
+	b = appendSolrHighlighting(b, q, r)
 	if names := solrJSONFacetNames(q); names != nil {
 		b = appendSolrJSONFacets(b, r, names)
 	} else if len(q.Facets) > 0 {

@@ -127,8 +127,9 @@ type solrAnswer struct {
 	FacetCounts struct {
 		FacetFields map[string]json.RawMessage `json:"facet_fields"`
 	} `json:"facet_counts"`
-	Facets map[string]json.RawMessage `json:"facets"`
-	Error  json.RawMessage            `json:"error"`
+	Facets       map[string]json.RawMessage     `json:"facets"`
+	Error        json.RawMessage                `json:"error"`
+	Highlighting map[string]map[string][]string `json:"highlighting"`
 }
 
 func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
@@ -174,6 +175,7 @@ func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
 	if err := decodeSolrFacets(&l, a.FacetCounts.FacetFields, a.Facets); err != nil {
 		return merge.List{}, err
 	}
+	attachSolrHighlights(&l, a.Highlighting)
 	return l, nil
 }
 

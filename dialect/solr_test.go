@@ -290,6 +290,8 @@ func FuzzSolrDecodeResponse(f *testing.F) {
 func FuzzSolrDecodeRequest(f *testing.F) {
 	f.Add("q=red+fox&fq=a:b&fq=c:(d+OR+%22e%22)&facet=true&facet.field=x&rows=3", "")
 	f.Add("q=x&fq=title:%22a+%5C%22b%22", "")
+	f.Add("q=x&sort=price+desc,score+desc&hl=true&hl.fl=title,body&hl.fragsize=0&hl.tag.pre=%3Cb%3E", "")
+	f.Add("q={!knn+f%3Dv}[1]&group=true&sort=geodist()+asc", "")
 	f.Add("", `{"query":"fox","filter":["a:b"],"facet":{"c":{"type":"terms","field":"cat"}}}`)
 	d := solrD(f)
 	f.Fuzz(func(t *testing.T, rawQuery, body string) {

@@ -124,7 +124,7 @@ func decodeTSParams(q *Query, p url.Values) error {
 	}
 	q.Facets = splitList(p.Get("facet_by"))
 	q.Fields = splitList(p.Get("include_fields"))
-	return nil
+	return decodeTSFeatures(q, p)
 }
 
 // parseTSFilter parses `f:=v && g:=[a,b]` (values bare or in backticks);

@@ -111,19 +111,7 @@ func (typesense) EncodeFused(m *Multi, res *Fused) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		text := s.Text
-		if text == "" {
-			text = "*"
-		}
-		b = append(b, `{"collection":`...)
-		b = appendString(b, s.Index)
-		b = append(b, `,"first_q":`...)
-		b = appendString(b, text)
-		b = append(b, `,"per_page":`...)
-		b = strconv.AppendInt(b, int64(limit), 10)
-		b = append(b, `,"q":`...)
-		b = appendString(b, text)
-		b = append(b, '}')
+		b = append(appendTSRequestParams(append(b, '{'), "collection", s.Index, s.Text, limit), '}')
 	}
 	return append(b, "]}"...), nil
 }

@@ -49,8 +49,10 @@ func appendTSResult(b []byte, q *Query, res *Response, positions []int) []byte {
 		}
 		h := &r.Hits[i]
 		b = append(b, `{"document":`...)
-		b = appendDoc(b, h.Doc)
-		b = append(b, `,"highlight":{},"highlights":[],"text_match":`...)
+		b = appendDoc(b, withID(h.Doc, "id", h))
+		b = append(b, ',')
+		b = appendTSHighlights(b, q, h)
+		b = append(b, `,"text_match":`...)
 		b = strconv.AppendInt(b, tsTextMatch(h.Score), 10)
 		if positions != nil {
 			b = append(b, `,"search_index":`...)
@@ -68,18 +70,8 @@ func appendTSResult(b []byte, q *Query, res *Response, positions []int) []byte {
 		page = q.Offset/limit + 1
 	}
 	b = strconv.AppendInt(b, int64(page), 10)
-	b = append(b, `,"request_params":{"collection_name":`...)
-	b = appendString(b, q.Index)
-	text := q.Text
-	if text == "" {
-		text = "*"
-	}
-	b = append(b, `,"first_q":`...)
-	b = appendString(b, text)
-	b = append(b, `,"per_page":`...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	b = append(b, `,"q":`...)
-	b = appendString(b, text)
+	b = append(b, `,"request_params":{`...)
+	b = appendTSRequestParams(b, "collection_name", q.Index, q.Text, limit)
 	b = append(b, `},"search_cutoff":`...)
 	b = strconv.AppendBool(b, !res.Complete)
 	b = append(b, `,"search_time_ms":`...)
@@ -89,6 +81,23 @@ func appendTSResult(b []byte, q *Query, res *Response, positions []int) []byte {
 		b = appendShardStatus(b, res.Shards)
 	}
 	return append(b, '}')
+}
+
+// appendTSRequestParams writes the members of a request_params object
+// (union_request_params entries name the collection "collection").
+func appendTSRequestParams(b []byte, collectionKey, index, text string, limit int) []byte {
+	if text == "" {
+		text = "*"
+	}
+	b = appendString(b, collectionKey)
+	b = append(b, ':')
+	b = appendString(b, index)
+	b = append(b, `,"first_q":`...)
+	b = appendString(b, text)
+	b = append(b, `,"per_page":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, `,"q":`...)
+	return appendString(b, text)
 }
 
 // tsTextMatch scales a fused score to an integer, clamped to int64.

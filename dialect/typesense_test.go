@@ -309,6 +309,7 @@ func FuzzTypesenseDecodeResponse(f *testing.F) {
 func FuzzTypesenseDecodeRequest(f *testing.F) {
 	f.Add("q=a&query_by=b&filter_by=x:%3D%5B%60a%60,b%5D+%26%26+n:5&page=2&per_page=7", "")
 	f.Add("", `{"searches":[{"collection":"c","q":"a","per_page":3},{"q":"b","filter_by":"a:=1"}]}`)
+	f.Add("q=a&query_by=b,c&sort_by=price:desc,_text_match:desc&highlight_full_fields=b&highlight_start_tag=%3Cb%3E&vector_query=v:([1])", "")
 	d := tsD(f)
 	f.Fuzz(func(t *testing.T, rawQuery, body string) {
 		r := httptest.NewRequest("GET", "/collections/c/documents/search", nil)

@@ -40,15 +40,19 @@ func benchMerge(b *testing.B, opts Options) {
 	}
 }
 
-// BenchmarkMergerRRFDedupe reuses one Merger: the handler's steady state
+// benchMerger merges with one reused Merger: the handler's steady state
 // with a pool of Mergers.
-func BenchmarkMergerRRFDedupe(b *testing.B) {
+func benchMerger(b *testing.B, opts Options) {
 	lists := benchLists()
 	var m Merger
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Merge(lists, 0, Options{Strategy: RRF, Dedupe: true, Limit: 10})
+		m.Merge(lists, 0, opts)
 	}
+}
+
+func BenchmarkMergerRRFDedupe(b *testing.B) {
+	benchMerger(b, Options{Strategy: RRF, Dedupe: true, Limit: 10})
 }
 
 func BenchmarkMergeRRFDedupe(b *testing.B) {
@@ -121,23 +125,11 @@ func BenchmarkMergeAuto(b *testing.B) {
 
 // BenchmarkMergerAuto is BenchmarkMergeAuto with a reused Merger.
 func BenchmarkMergerAuto(b *testing.B) {
-	lists := benchLists()
-	opts := Options{Strategy: AutoChoice, Auto: benchAuto(b), Dedupe: true, Limit: 10}
-	var m Merger
-	b.ReportAllocs()
-	for b.Loop() {
-		m.Merge(lists, 0, opts)
-	}
+	benchMerger(b, Options{Strategy: AutoChoice, Auto: benchAuto(b), Dedupe: true, Limit: 10})
 }
 
 // BenchmarkMergerRRFCalibrated is RRFCalibrated (what auto applies to
 // unrelated engines) with a reused Merger.
 func BenchmarkMergerRRFCalibrated(b *testing.B) {
-	lists := benchLists()
-	opts := Options{Strategy: RRFCalibrated, Auto: benchAuto(b), Dedupe: true, Limit: 10}
-	var m Merger
-	b.ReportAllocs()
-	for b.Loop() {
-		m.Merge(lists, 0, opts)
-	}
+	benchMerger(b, Options{Strategy: RRFCalibrated, Auto: benchAuto(b), Dedupe: true, Limit: 10})
 }

@@ -34,7 +34,7 @@ func (b *bytesReader) float() float64 {
 	return math.Float64frombits(binary.LittleEndian.Uint64(u[:]))
 }
 
-var fuzzStrategies = []Strategy{RRF, RRFZ, Score, Raw, Interleave, AutoChoice, "bogus", Calibrated}
+var fuzzStrategies = []Strategy{RRF, RRFZ, Score, Raw, Interleave, AutoChoice, "bogus", Calibrated, RRFCalibrated}
 var fuzzNormalizers = []Normalizer{MinMax, ZScore, L2, Max, None, ""}
 
 // decodeOptions reads merge options from fuzz bytes.

@@ -27,6 +27,15 @@ type Hit struct {
 	// Native is the whole hit as the shard's engine returned it (for
 	// Elasticsearch the object with _index, _id, _score, _source).
 	Native []byte
+	// Keys are the hit's values of the query's sort fields, in sort order,
+	// for [Sorted]; a missing trailing value counts as Missing.
+	Keys []Value
+	// DocID is the shard's own document id (Elasticsearch _id, a
+	// Meilisearch primary key, ...), "" when unknown. Carried, not merged.
+	DocID string
+	// Highlight maps a field to its highlighted fragments, as the shard
+	// returned them. Carried, not merged.
+	Highlight map[string][]string
 }
 
 // List is one shard's answer: its hits in the shard's own rank order.
@@ -191,7 +200,7 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		rrf(lists, occs, groups, k)
 		s = RRF
 	case RRFCalibrated:
-		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k) {
+		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k, depth) {
 			break
 		}
 		fallthrough

@@ -49,9 +49,10 @@ type Options struct {
 	K          float64
 	Normalizer Normalizer // for Score; "" means minmax
 	Combine    Combine    // for Score; "" means sum
-	// Depth is how many top hits per shard the statistics of Score and
-	// RRFZ use, so that scores do not change with the page size as long
-	// as each shard is asked for at least Depth hits; 0 means 100.
+	// Depth is how many top hits per shard the statistics of Score, RRFZ
+	// and RRFCalibrated use, so that scores do not change with the page
+	// size as long as each shard is asked for at least Depth hits; 0
+	// means 100.
 	Depth int
 	// Dedupe fuses hits that share a non-empty ID (see Merge).
 	Dedupe bool

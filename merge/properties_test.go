@@ -22,6 +22,7 @@ var strategies = []Options{
 	{Strategy: AutoChoice, Auto: historyAuto(false, 5)}, // calibrated
 	{Strategy: Calibrated, Auto: historyAuto(false, 5)},
 	{Strategy: Calibrated, Auto: historyAuto(false, 2)}, // s2 … s4 uncalibrated: rrf
+	{Strategy: RRFCalibrated, Auto: historyAuto(false, 5)},
 }
 
 // randomLists draws 0–5 shards of 0–15 hits with IDs from a small pool (so

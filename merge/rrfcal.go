@@ -12,10 +12,10 @@ const rrfCalibratedShare = 0.1
 
 // rrfCalibrate applies RRFCalibrated when the last Refresh of a built a
 // quantile table for every list's shard, and reports whether it did.
-func rrfCalibrate(m *Merger, lists []List, occs []occ, groups []group, a *Auto, k float64) bool {
+func rrfCalibrate(m *Merger, lists []List, occs []occ, groups []group, a *Auto, k float64, depth int) bool {
 	curs, ok := a.tables(lists, m.curs[:0])
 	if ok {
-		rrfCalibratedFuse(lists, curs, occs, groups, k)
+		rrfCalibratedFuse(lists, curs, occs, groups, k, depth)
 	}
 	clear(curs)
 	m.curs = curs[:0]
@@ -29,30 +29,33 @@ func rrfCalibrate(m *Merger, lists []List, occs []occ, groups []group, a *Auto, 
 //	C(d) = Σ_s w_s · F_s(v_s(d))            Calibrated
 //	score(d) = 0.9·(R(d) − μ_R)/σ_R + 0.1·(C(d) − μ_C)/σ_C
 //
-// μ and σ (population) over the fused documents; a term whose σ is 0 is
-// left out. RRF interleaves the shards whatever they answer; the calibrated
+// μ and σ (population) over the fused documents whose best rank is within
+// Depth (so that scores do not change with the page size, as for RRFZ); a
+// term whose σ is 0 is left out. RRF interleaves the shards whatever they answer; the calibrated
 // term lets a shard answering far above its own usual level (on a topical
 // split, the shard holding the topic) move up, without putting unrelated
 // scorers on one scale, which on a random split loses to RRF.
 // Source.Normalized is F_s(v_s(d)); Source.Contribution is
 // 0.9·(w_s/(k+rank_s) − μ_R/m)/σ_R + 0.1·(w_s·F_s − μ_C/m)/σ_C, m the
 // number of sources, so that contributions sum to the score.
-func rrfCalibratedFuse(lists []List, curs []cursor, occs []occ, groups []group, k float64) {
+func rrfCalibratedFuse(lists []List, curs []cursor, occs []occ, groups []group, k float64, depth int) {
 	for i := range occs {
 		o := &occs[i]
 		o.norm = curs[o.list].at(lists[o.list].Hits[o.rank-1].Score)
 		o.contrib = weight(&lists[o.list]) * o.norm
 	}
 	sumContrib(occs, groups) // C(d)
-	muC, sigmaC := meanStd(groups, func(g *group) float64 { return g.score })
-	rOf := func(g *group) float64 {
+	top := func(g *group) bool { return int(occs[g.first].rank) <= depth }
+	score := func(g *group) float64 { return g.score }
+	muC, sigmaC := meanStd(groups, top, score)
+	for g := range groups { // R(d), until the loop below sets the score
 		r := 0.0
-		for o := g.first; o >= 0; o = occs[o].next {
+		for o := groups[g].first; o >= 0; o = occs[o].next {
 			r += weight(&lists[occs[o].list]) / (k + float64(occs[o].rank))
 		}
-		return r
+		groups[g].score = r
 	}
-	muR, sigmaR := meanStd(groups, rOf)
+	muR, sigmaR := meanStd(groups, top, score)
 	a, b := 0.0, 0.0 // weights of the standardized terms
 	if sigmaR > 0 {
 		a = (1 - rrfCalibratedShare) / sigmaR
@@ -62,29 +65,36 @@ func rrfCalibratedFuse(lists []List, curs []cursor, occs []occ, groups []group, 
 	}
 	for g := range groups {
 		m := float64(groups[g].n)
-		score := 0.0
+		sum := 0.0
 		for o := groups[g].first; o >= 0; o = occs[o].next {
 			oc := &occs[o]
 			w := weight(&lists[oc.list])
 			oc.contrib = a*(w/(k+float64(oc.rank))-muR/m) + b*(oc.contrib-muC/m)
-			score += oc.contrib
+			sum += oc.contrib
 		}
-		groups[g].score = score
+		groups[g].score = sum
 	}
 }
 
-// meanStd is the mean and population standard deviation of f over groups.
-func meanStd(groups []group, f func(*group) float64) (mu, sigma float64) {
-	if len(groups) == 0 {
+// meanStd is the mean and population standard deviation of f over the
+// groups in.
+func meanStd(groups []group, in func(*group) bool, f func(*group) float64) (mu, sigma float64) {
+	n := 0
+	for g := range groups {
+		if in(&groups[g]) {
+			mu += f(&groups[g])
+			n++
+		}
+	}
+	if n == 0 {
 		return 0, 0
 	}
+	mu /= float64(n)
 	for g := range groups {
-		mu += f(&groups[g])
+		if in(&groups[g]) {
+			d := f(&groups[g]) - mu
+			sigma += d * d
+		}
 	}
-	mu /= float64(len(groups))
-	for g := range groups {
-		d := f(&groups[g]) - mu
-		sigma += d * d
-	}
-	return mu, math.Sqrt(sigma / float64(len(groups)))
+	return mu, math.Sqrt(sigma / float64(n))
 }

@@ -41,7 +41,7 @@ step() { # step NAME: prints a timing line for the previous step
 
 # 1. Debian packages.
 step "apt packages"
-pkgs=(postgresql groonga-bin wrk)
+pkgs=(postgresql groonga-bin wrk redis-server)
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

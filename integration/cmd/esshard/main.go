@@ -23,6 +23,7 @@ import (
 	_ "github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	_ "github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	_ "github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -162,7 +163,11 @@ func (s *shard) Count(ctx context.Context) (int, error) {
 
 func (s *shard) Search(ctx context.Context, q *shardapi.Query) (*shardapi.Result, error) {
 	req := bleve.NewSearchRequestOptions(s.query(q), q.Size, q.From, false)
-	req.SortBy([]string{"-_score", "_id"})
+	order := search.SortOrder{}
+	for _, f := range q.Sort {
+		order = append(order, &search.SortField{Field: f.Field, Desc: f.Desc, Missing: search.SortFieldMissingLast})
+	}
+	req.SortByCustom(append(order, &search.SortScore{Desc: true}, &search.SortDocID{}))
 	for _, f := range q.Facets {
 		req.AddFacet(f.Name, bleve.NewFacetRequest(f.Field, f.Size))
 	}

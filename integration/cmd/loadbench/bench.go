@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -21,7 +22,18 @@ const searchPath = "/indexes/docs/search"
 // target is one thing wrk loads.
 type target struct {
 	key, name string
+	backend   string // "fixed" or "bleve"
+	kind      string // "direct", "rp", "fed1", "fed3", "fed3-co"
 	url       string // full URL of the search
+}
+
+// backend is one set of three shards wrk reaches through the targets.
+type backend struct {
+	key   string   // "fixed" or "bleve": prefix of its targets' keys
+	what  string   // for target names
+	addrs []string // the three shards; addrs[0] is "the shard"
+	pids  []int
+	esh   []*shard // the bleve shards (nil for fixed), for their request logs
 }
 
 // measurement is one target's wrk run in one round.
@@ -49,13 +61,14 @@ type runInfo struct {
 	hits               map[string]int
 	setup, bench       time.Duration
 	outcomes           map[string]map[string]float64 // route → outcome → answers
+	loads              []string                      // load average after each round
 }
 
-func federateSite(port int, name, coalesce string, shards []*shard) string {
+func federateSite(port int, name, coalesce string, addrs []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\tfederate {\n\t\tname %s\n\t\tdialect meilisearch\n\t\tcoalesce %s\n", port, name, coalesce)
-	for i, s := range shards {
-		fmt.Fprintf(&b, "\t\tshard s%d %s {\n\t\t\tdialect meilisearch\n\t\t\tindex docs\n\t\t}\n", i, s.addr)
+	for i, a := range addrs {
+		fmt.Fprintf(&b, "\t\tshard s%d %s {\n\t\t\tdialect meilisearch\n\t\t\tindex docs\n\t\t}\n", i, a)
 	}
 	b.WriteString("\t}\n}\n")
 	return b.String()
@@ -67,7 +80,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if !json.Valid([]byte(o.body)) {
+	if !json.Valid([]byte(strings.ReplaceAll(o.body, "{{q}}", "q"))) {
 		return fmt.Errorf("-body is not valid JSON: %s", o.body)
 	}
 	bin, note, err := caddyBin(ctx, o, dir)
@@ -83,26 +96,24 @@ func run(ctx context.Context, o options) error {
 	defer benchproc.StopAll() // before RemoveAll: the processes' files live in tmp
 
 	t0 := time.Now()
-	esshard, err := benchproc.ESShard(ctx, dir, tmp, o.esshard)
-	if err != nil {
-		return err
-	}
 	files, sizes, err := writeCorpus(ctx, tmp, o.docs, 3)
 	if err != nil {
 		return fmt.Errorf("corpus: %v", err)
 	}
 	info.shardDocs = sizes
-	shards := make([]*shard, 3)
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range shards {
-		wg.Go(func() { shards[i], errs[i] = startShard(ctx, esshard, tmp, fmt.Sprintf("esshard%d", i), files[i]) })
-	}
-	wg.Wait()
-	for _, err := range errs {
+	var backends []*backend
+	for _, k := range o.backends {
+		var be *backend
+		switch k {
+		case "fixed":
+			be, err = fixedBackend(ctx, tmp, files)
+		case "bleve":
+			be, err = bleveBackend(ctx, o, dir, tmp, files)
+		}
 		if err != nil {
 			return err
 		}
+		backends = append(backends, be)
 	}
 
 	// Free ports can be taken by the other processes of a shared machine
@@ -112,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	var c *caddy
 	var targets []target
 	for attempt := 1; ; attempt++ {
-		c, targets, err = startFront(ctx, o, bin, filepath.Join(tmp, fmt.Sprintf("caddy%d", attempt)), shards, &info)
+		c, targets, err = startFront(ctx, o, bin, filepath.Join(tmp, fmt.Sprintf("caddy%d", attempt)), backends, &info)
 		if err == nil {
 			break
 		}
@@ -129,18 +140,21 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	info.setup = time.Since(t0)
-	fmt.Printf("setup in %v: corpus %d Debian packages → shards of %v docs; caddy %s\n",
-		info.setup.Round(100*time.Millisecond), o.docs, sizes, bin)
+	fmt.Printf("setup in %v: corpus %d Debian packages → parts of %v docs; backends %v; caddy %s\n",
+		info.setup.Round(100*time.Millisecond), o.docs, sizes, o.backends, bin)
 	for _, t := range targets {
-		fmt.Printf("  %-8s %s  (%d hits, %d bytes)\n", t.key, t.url, info.hits[t.key], info.respBytes[t.key])
-	}
-	for _, k := range []string{"direct", "rp", "fed1"} {
-		fmt.Printf("  shard0 received from %-6s %s\n", k+":", info.sent[k])
+		fmt.Printf("  %-12s %s  (%d hits, %d bytes)\n", t.key, t.url, info.hits[t.key], info.respBytes[t.key])
+		if s := info.sent[t.key]; s != "" {
+			fmt.Printf("  %-12s shard 0 received %s\n", "", s)
+		}
 	}
 	fmt.Printf("wrk -t %d -c %d -d %v, %d rounds × %d targets, order rotated each round\n",
 		o.threads, o.connections, o.duration, o.rounds, len(targets))
 
-	pids := []int{shards[0].p.Cmd.Process.Pid, shards[1].p.Cmd.Process.Pid, shards[2].p.Cmd.Process.Pid}
+	var pids []int
+	for _, be := range backends {
+		pids = append(pids, be.pids...)
+	}
 	caddyPid := c.p.Cmd.Process.Pid
 	measure := func(t target, d time.Duration) (measurement, error) {
 		var m measurement
@@ -191,9 +205,10 @@ func run(ctx context.Context, o options) error {
 				return err
 			}
 			results[t.key] = append(results[t.key], m)
-			fmt.Printf("round %d  %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  caddy %6.1f µs/req  shards %6.1f µs/req  errors %d\n",
+			fmt.Printf("round %d  %-12s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  caddy %6.1f µs/req  shards %6.1f µs/req  errors %d\n",
 				round+1, t.key, m.wrk.rps(), m.wrk.P50/1000, m.wrk.P99/1000, m.perReq(m.caddy), m.perReq(m.shards), m.wrk.errors())
 		}
+		info.loads = append(info.loads, loadavg())
 	}
 	info.bench = time.Since(tBench)
 	if info.outcomes, err = c.answers(); err != nil {
@@ -215,7 +230,13 @@ func run(ctx context.Context, o options) error {
 		if o.profile == "auto" {
 			fmt.Println("\nA throughput target was missed: profiling caddy during fed1 and rp runs.")
 		}
-		prof, err = profileRuns(ctx, o, c, script, tmp, []target{targets[2], targets[1]}, measure)
+		var pt []target
+		for _, k := range []string{"fed1", "rp"} {
+			if t, ok := findTarget(targets, o.backends[0], k); ok {
+				pt = append(pt, t)
+			}
+		}
+		prof, err = profileRuns(ctx, o, c, tmp, pt, measure)
 		if err != nil {
 			fmt.Println("profile:", err)
 			prof = "profile failed: " + err.Error() + "\n"
@@ -235,48 +256,110 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// startFront starts caddy with the proxied targets on fresh ports and checks
-// that every target answers the body with hits (federate's with _federation).
-func startFront(ctx context.Context, o options, bin, dir string, shards []*shard, info *runInfo) (*caddy, []target, error) {
+func findTarget(ts []target, backend, kind string) (target, bool) {
+	for _, t := range ts {
+		if t.backend == backend && t.kind == kind {
+			return t, true
+		}
+	}
+	return target{}, false
+}
+
+// fixedBackend starts the fixed backend over the corpus parts.
+func fixedBackend(ctx context.Context, tmp string, files []string) (*backend, error) {
+	addrs, p, err := startFixed(ctx, tmp, files)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{key: "fixed", what: "fixed answer", addrs: addrs, pids: []int{p.Cmd.Process.Pid}}, nil
+}
+
+// bleveBackend starts one esshard (bleve, BM25) per corpus part.
+func bleveBackend(ctx context.Context, o options, dir, tmp string, files []string) (*backend, error) {
+	esshard, err := benchproc.ESShard(ctx, dir, tmp, o.esshard)
+	if err != nil {
+		return nil, err
+	}
+	shards := make([]*shard, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i := range shards {
+		wg.Go(func() { shards[i], errs[i] = startShard(ctx, esshard, tmp, fmt.Sprintf("esshard%d", i), files[i]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	be := &backend{key: "bleve", what: "bleve shard", esh: shards}
+	for _, s := range shards {
+		be.addrs = append(be.addrs, s.addr)
+		be.pids = append(be.pids, s.p.Cmd.Process.Pid)
+	}
+	return be, nil
+}
+
+// startFront starts caddy with the proxied targets of every backend on
+// fresh ports and checks that every target answers the body with hits
+// (federate's with _federation).
+func startFront(ctx context.Context, o options, bin, dir string, backends []*backend, info *runInfo) (*caddy, []target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	ports := map[string]int{}
 	used := map[int]bool{}
-	for _, k := range []string{"rp", "fed1", "fed3", "fed3-co", "admin"} {
+	port := func() (int, error) {
 		p, err := pickPort(used)
-		if err != nil {
-			return nil, nil, err
+		used[p] = true
+		return p, err
+	}
+	adminPort, err := port()
+	if err != nil {
+		return nil, nil, err
+	}
+	var sites strings.Builder
+	var targets []target
+	for _, be := range backends {
+		targets = append(targets, target{key: be.key + "-direct", name: be.key + ": direct to the " + be.what + " (no caddy)",
+			backend: be.key, kind: "direct", url: "http://" + be.addrs[0] + searchPath})
+		kinds := []string{"rp", "fed1", "fed3"}
+		if o.coalesceRow {
+			kinds = append(kinds, "fed3-co")
 		}
-		ports[k], used[p] = p, true
+		for _, kind := range kinds {
+			p, err := port()
+			if err != nil {
+				return nil, nil, err
+			}
+			key := be.key + "-" + kind
+			t := target{key: key, backend: be.key, kind: kind, url: fmt.Sprintf("http://127.0.0.1:%d%s", p, searchPath)}
+			switch kind {
+			case "rp":
+				t.name = be.key + ": caddy reverse_proxy → " + be.what
+				fmt.Fprintf(&sites, "http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", p, be.addrs[0])
+			case "fed1":
+				t.name = be.key + ": caddy federate, 1 shard (coalesce off)"
+				sites.WriteString(federateSite(p, key, "off", be.addrs[:1]))
+			case "fed3":
+				t.name = be.key + ": caddy federate, 3 shards (coalesce off)"
+				sites.WriteString(federateSite(p, key, "off", be.addrs))
+			case "fed3-co":
+				t.name = be.key + ": caddy federate, 3 shards, coalesce on"
+				sites.WriteString(federateSite(p, key, "on", be.addrs))
+			}
+			targets = append(targets, t)
+		}
 	}
-	sites := fmt.Sprintf("http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", ports["rp"], shards[0].addr) +
-		federateSite(ports["fed1"], "fed1", "off", shards[:1]) +
-		federateSite(ports["fed3"], "fed3", "off", shards)
-	if o.coalesceRow {
-		sites += federateSite(ports["fed3-co"], "fed3-co", "on", shards)
-	}
-	c, err := startCaddy(ctx, bin, dir, sites, ports["admin"])
+	c, err := startCaddy(ctx, bin, dir, sites.String(), adminPort)
 	if err != nil {
 		return c, nil, err
 	}
-	front := func(k string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", ports[k], searchPath) }
-	targets := []target{
-		{"direct", "direct to the shard (no caddy)", "http://" + shards[0].addr + searchPath},
-		{"rp", "caddy reverse_proxy → shard", front("rp")},
-		{"fed1", "caddy federate, 1 shard (coalesce off)", front("fed1")},
-		{"fed3", "caddy federate, 3 shards (coalesce off)", front("fed3")},
-	}
-	if o.coalesceRow {
-		targets = append(targets, target{"fed3-co", "caddy federate, 3 shards, coalesce on", front("fed3-co")})
-	}
 	// Every target must answer the body with a 200 and hits before any load;
 	// several requests each, so a port shared with a stranger shows.
+	body := strings.ReplaceAll(o.body, "{{q}}", strings.Join(queryWords[:3], " "))
 	for _, t := range targets {
 		var code int
 		var b []byte
 		err := benchproc.WaitFor(ctx, c.p, t.key+" answer", 15*time.Second, func() error {
-			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
+			code, b, err = do(http.MethodPost, t.url, "application/json", body)
 			if err == nil && code != 200 {
 				err = fmt.Errorf("%s: %d %.300s", t.key, code, b)
 			}
@@ -286,7 +369,7 @@ func startFront(ctx context.Context, o options, bin, dir string, shards []*shard
 			return c, nil, err
 		}
 		for range 8 {
-			code, b, err = do(http.MethodPost, t.url, "application/json", o.body)
+			code, b, err = do(http.MethodPost, t.url, "application/json", body)
 			if err != nil || code != 200 {
 				return c, nil, fmt.Errorf("%s: %d %v %.300s", t.key, code, err, b)
 			}
@@ -294,17 +377,19 @@ func startFront(ctx context.Context, o options, bin, dir string, shards []*shard
 				Hits []json.RawMessage `json:"hits"`
 			}
 			if err := json.Unmarshal(b, &ans); err != nil || len(ans.Hits) == 0 {
-				return c, nil, fmt.Errorf("%s: no hits for %s (%v): %.300s", t.key, o.body, err, b)
+				return c, nil, fmt.Errorf("%s: no hits for %s (%v): %.300s", t.key, body, err, b)
 			}
-			fed := strings.HasPrefix(t.key, "fed")
+			fed := strings.HasPrefix(t.kind, "fed")
 			if has := strings.Contains(string(ans.Hits[0]), `"_federation"`); has != fed {
 				return c, nil, fmt.Errorf("%s: _federation on the hits is %v, want %v: %.300s", t.key, has, fed, b)
 			}
 			info.respBytes[t.key], info.hits[t.key] = len(b), len(ans.Hits)
 		}
-		if t.key != "fed3-co" {
-			if s, err := shards[0].lastRequest(); err == nil {
-				info.sent[t.key] = s
+		for _, be := range backends {
+			if be.key == t.backend && be.esh != nil && t.kind != "fed3-co" {
+				if s, err := be.esh[0].lastRequest(); err == nil {
+					info.sent[t.key] = s
+				}
 			}
 		}
 	}

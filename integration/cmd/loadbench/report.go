@@ -105,8 +105,6 @@ func summarize(o options, targets []target, res map[string][]measurement) report
 	rps := func(m measurement) float64 { return m.wrk.rps() }
 	caddyCPU := func(m measurement) float64 { return m.perReq(m.caddy) }
 	totalCPU := func(m measurement) float64 { return m.perReq(m.caddy + m.shards) }
-	paired("throughput fed1 / rp", "fed1", "rp", rps, 0.85, true, "")
-	paired("throughput fed3 / rp", "fed3", "rp", rps, 0.30, true, "0.33 is the ceiling: 3 upstream calls")
 	// What throughput would be if the run were bound by nothing but CPU:
 	// requests per CPU-second of caddy, shards and wrk together.
 	cpuBound := func(m measurement) float64 {
@@ -115,14 +113,25 @@ func summarize(o options, targets []target, res map[string][]measurement) report
 		}
 		return 0
 	}
-	paired("CPU-bound throughput fed1 / rp", "fed1", "rp", cpuBound, 0, true, "1 / (caddy+shards+wrk CPU per request): the machine-noise-free view of the first row")
-	paired("CPU-bound throughput fed3 / rp", "fed3", "rp", cpuBound, 0, true, "same, for the second row")
-	paired("throughput rp / direct", "rp", "direct", rps, 0, true, "what a plain proxy hop costs")
-	paired("throughput fed3-co / rp", "fed3-co", "rp", rps, 0, true, "coalescing shares identical requests: a wrk artefact")
-	paired("caddy CPU/req fed1 / rp", "fed1", "rp", caddyCPU, 0, false, "federate's own cost vs a proxy hop")
-	paired("caddy CPU/req fed3 / rp", "fed3", "rp", caddyCPU, 0, false, "3 proxy calls + merge; 3.0 = three proxy hops")
-	paired("total CPU/req fed1 / rp", "fed1", "rp", totalCPU, 0, false, "caddy + shards")
-	paired("total CPU/req fed3 / rp", "fed3", "rp", totalCPU, 0, false, "caddy + shards")
+	for i, be := range o.backends {
+		k := func(kind string) string { return be + "-" + kind }
+		// The targets hold on the first backend (by default the fixed one,
+		// where only the proxies' own cost shows).
+		t1, t3 := 0.0, 0.0
+		if i == 0 {
+			t1, t3 = 0.85, 0.30
+		}
+		paired(be+": throughput fed1 / rp", k("fed1"), k("rp"), rps, t1, true, "")
+		paired(be+": throughput fed3 / rp", k("fed3"), k("rp"), rps, t3, true, "0.33 is the ceiling: 3 upstream calls")
+		paired(be+": CPU-bound throughput fed1 / rp", k("fed1"), k("rp"), cpuBound, 0, true, "1 / (caddy+shards+wrk CPU per request): the machine-noise-free view")
+		paired(be+": CPU-bound throughput fed3 / rp", k("fed3"), k("rp"), cpuBound, 0, true, "")
+		paired(be+": throughput rp / direct", k("rp"), k("direct"), rps, 0, true, "what a plain proxy hop costs")
+		paired(be+": throughput fed3-co / rp", k("fed3-co"), k("rp"), rps, 0, true, "")
+		paired(be+": caddy CPU/req fed1 / rp", k("fed1"), k("rp"), caddyCPU, 0, false, "federate's own cost vs a proxy hop")
+		paired(be+": caddy CPU/req fed3 / rp", k("fed3"), k("rp"), caddyCPU, 0, false, "3 proxy calls + merge; 3.0 = three proxy hops")
+		paired(be+": total CPU/req fed1 / rp", k("fed1"), k("rp"), totalCPU, 0, false, "caddy + shards")
+		paired(be+": total CPU/req fed3 / rp", k("fed3"), k("rp"), totalCPU, 0, false, "caddy + shards")
+	}
 	return rep
 }
 
@@ -168,7 +177,7 @@ func (rep report) ratioTable() string {
 // profileRuns takes a CPU profile of caddy (admin /debug/pprof/profile)
 // during a wrk run on each target, and returns go tool pprof -top (flat and
 // cum, 25 nodes) for each.
-func profileRuns(ctx context.Context, o options, c *caddy, script, tmp string, ts []target,
+func profileRuns(ctx context.Context, o options, c *caddy, tmp string, ts []target,
 	measure func(target, time.Duration) (measurement, error)) (string, error) {
 	var b strings.Builder
 	for _, t := range ts {
@@ -204,7 +213,7 @@ func profileRuns(ctx context.Context, o options, c *caddy, script, tmp string, t
 		fmt.Fprintf(&b, "\n### caddy CPU profile, %s (%ds during a %ds wrk run: %.0f req/s, caddy %.1f µs/req)\n",
 			t.name, o.profileSecs, o.profileSecs+3, r.m.wrk.rps(), r.m.perReq(r.m.caddy))
 		sorts := []string{"flat", "cum"}
-		if strings.HasPrefix(t.key, "fed") {
+		if strings.HasPrefix(t.kind, "fed") {
 			sorts = append(sorts, "federate")
 		}
 		for _, sort := range sorts {
@@ -240,12 +249,12 @@ func markdown(o options, info runInfo, targets []target, rep report, res map[str
 	fmt.Fprintf(&b, "Command: `cd integration && go run ./cmd/loadbench %s`\n\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(&b, "Machine: nproc %d, %s, %s/%s, host %s. Load average (1/5/15 min) %s at the start, %s after the rounds.\n\n",
 		runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, host, info.loadStart, info.loadEnd)
-	fmt.Fprintf(&b, "Caddy: %s. Corpus: %d Debian packages, hash split into shards of %v docs (esshard, BM25, `-gzip=false`).\n",
-		info.caddyBin, o.docs, info.shardDocs)
+	fmt.Fprintf(&b, "Caddy: %s. Corpus: %d Debian packages, hash split into parts of %v docs. Backends: %s.\n",
+		info.caddyBin, o.docs, info.shardDocs, strings.Join(o.backends, ", "))
 	if info.note != "" {
 		fmt.Fprintf(&b, "**Note:** %s\n", info.note)
 	}
-	fmt.Fprintf(&b, "Load: `wrk -t %d -c %d -d %v --latency -s post.lua`, POST %s `%s` (keep-alive), %d rounds × %d targets, "+
+	fmt.Fprintf(&b, "Load: `wrk -t %d -c %d -d %v --latency -s post.lua`, POST %s `%s` (keep-alive; {{q}}: a three-word query of its own per request), %d rounds × %d targets, "+
 		"order rotated each round; setup %v, rounds %v, whole run %v.\n\n",
 		o.threads, o.connections, o.duration, searchPath, o.body, o.rounds, len(targets),
 		info.setup.Round(time.Second), info.bench.Round(time.Second), info.end.Sub(info.start).Round(time.Second))
@@ -265,9 +274,16 @@ func markdown(o options, info runInfo, targets []target, rep report, res map[str
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\nWhat the shard received (its `GET /_requests`), per target:\n\n")
-	for _, k := range []string{"direct", "rp", "fed1"} {
-		fmt.Fprintf(&b, "- %s: `%s`\n", k, info.sent[k])
+	if len(info.loads) > 0 {
+		fmt.Fprintf(&b, "\nLoad average after each round: %s.\n", strings.Join(info.loads, "; "))
+	}
+	if len(info.sent) > 0 {
+		b.WriteString("\nWhat the bleve shard received (its `GET /_requests`) for the validation request, per target:\n\n")
+		for _, t := range targets {
+			if s := info.sent[t.key]; s != "" {
+				fmt.Fprintf(&b, "- %s: `%s`\n", t.key, s)
+			}
+		}
 	}
 	b.WriteString("\nAnswers (validation request before the rounds): ")
 	for i, t := range targets {
@@ -290,8 +306,13 @@ func markdown(o options, info runInfo, targets []target, rep report, res map[str
 
 func outcomeLine(o map[string]map[string]float64) string {
 	var parts []string
-	for _, r := range []string{"fed1", "fed3", "fed3-co"} {
-		if m, ok := o[r]; ok {
+	var routes []string
+	for r := range o {
+		routes = append(routes, r)
+	}
+	slices.Sort(routes)
+	for _, r := range routes {
+		if m := o[r]; m != nil {
 			parts = append(parts, fmt.Sprintf("%s %.0f complete / %.0f partial / %.0f failed", r, m["complete"], m["partial"], m["failed"]))
 		}
 	}

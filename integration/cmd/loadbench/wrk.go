@@ -13,16 +13,57 @@ import (
 	"time"
 )
 
-// wrkScript is the Lua script every target gets: POST with the JSON body, and
-// a done() that prints the summary and latency percentiles (µs) as one JSON
-// line, so nothing depends on wrk's human-readable output.
+// queryWords make the distinct queries: request n of a wrk thread asks for
+// three of them, picked by n, so no two requests in a run share a query and
+// every target gets the same sequence. Words Debian package descriptions
+// use, so the bleve shards find hits.
+var queryWords = []string{"network", "monitoring", "tool", "library", "python", "server", "editor", "file",
+	"system", "data", "development", "files", "documentation", "package", "utility", "client", "interface",
+	"support", "graphical", "command", "line", "shared", "module", "perl", "image", "audio", "video", "font",
+	"web", "database", "security", "game", "kernel", "driver", "terminal", "text", "mail", "backup", "compiler",
+	"test", "plugin", "desktop", "service", "protocol", "parser", "manager", "viewer", "display", "search", "xml"}
+
+// wrkScript is the Lua script every target gets: POST with the JSON body,
+// where {{q}} becomes a query of its own for every request (see
+// queryWords), and a done() that prints the summary and latency
+// percentiles (µs) as one JSON line, so nothing depends on wrk's
+// human-readable output.
 func wrkScript(dir, body string) (string, error) {
 	if strings.Contains(body, "]==]") {
 		return "", fmt.Errorf("body must not contain ]==]")
 	}
+	words := `"` + strings.Join(queryWords, `","`) + `"`
 	script := `wrk.method = "POST"
-wrk.body = [==[` + body + `]==]
 wrk.headers["Content-Type"] = "application/json"
+local template = [==[` + body + `]==]
+local words = {` + words + `}
+local nw = #words
+local distinct = string.find(template, "{{q}}", 1, true) ~= nil
+local static = template
+
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
+local n = 0
+function init(args)
+  n = (tid or 0) * 7919 * 31
+end
+
+function request()
+  if not distinct then
+    return wrk.format(nil, nil, nil, static)
+  end
+  n = n + 1
+  local a = n % nw
+  local b = math.floor(n / nw) % nw
+  local c = math.floor(n / (nw * nw)) % nw
+  local q = words[a + 1] .. " " .. words[b + 1] .. " " .. words[c + 1]
+  local body = string.gsub(template, "{{q}}", q, 1)
+  return wrk.format(nil, nil, nil, body)
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

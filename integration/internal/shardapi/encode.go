@@ -15,10 +15,12 @@ type esShards struct {
 }
 
 type esHit struct {
-	Index  string          `json:"_index"`
-	ID     string          `json:"_id"`
-	Score  *float64        `json:"_score"`
-	Source json.RawMessage `json:"_source,omitempty"`
+	Index     string              `json:"_index"`
+	ID        string              `json:"_id"`
+	Score     *float64            `json:"_score"`
+	Source    json.RawMessage     `json:"_source,omitempty"`
+	Highlight map[string][]string `json:"highlight,omitempty"`
+	Sort      []any               `json:"sort,omitempty"`
 }
 
 type esTotal struct {
@@ -63,7 +65,7 @@ func EncodeES(index string, q *Query, res *Result, tookMS int64) []byte {
 		if out.Hits.MaxScore == nil || s > *out.Hits.MaxScore {
 			out.Hits.MaxScore = &s
 		}
-		hit := esHit{Index: index, ID: h.ID, Score: &s}
+		hit := esHit{Index: index, ID: h.ID, Score: &s, Highlight: HighlightSource(q, h.Source), Sort: SortValues(q, h)}
 		if q.Source == nil || len(q.Source) > 0 { // _source: false omits the key
 			hit.Source = FilterSource(h.Source, q.Source)
 		}
@@ -101,6 +103,9 @@ func EncodeMeili(q *Query, p *meiliParams, res *Result, tookMS int64) []byte {
 		src := FilterSource(h.Source, q.Source)
 		if p.ShowRankingScore {
 			src = addField(src, "_rankingScore", RankingScore(h.Score))
+		}
+		if q.Highlight != nil {
+			src = addField(src, "_formatted", formatted(q, FilterSource(h.Source, q.Source)))
 		}
 		buf.Write(src)
 	}

@@ -19,6 +19,12 @@ type meiliSearch struct {
 	AttributesToRetrieve []string        `json:"attributesToRetrieve"`
 	AttributesToSearchOn []string        `json:"attributesToSearchOn"`
 	ShowRankingScore     bool            `json:"showRankingScore"`
+	Sort                 []string        `json:"sort"`
+	// attributesToCrop are highlighted whole: there is no cropping here.
+	AttributesToHighlight []string `json:"attributesToHighlight"`
+	AttributesToCrop      []string `json:"attributesToCrop"`
+	HighlightPreTag       *string  `json:"highlightPreTag"`
+	HighlightPostTag      *string  `json:"highlightPostTag"`
 }
 
 // meiliParams is what a Meilisearch answer echoes besides the hits.
@@ -72,6 +78,9 @@ func ParseMeili(body []byte) (*Query, *meiliParams, error) {
 		return nil, nil, err
 	}
 	q.Filters = filters
+	if err := meiliSortHighlight(&s, q); err != nil {
+		return nil, nil, err
+	}
 	return q, p, nil
 }
 

@@ -28,6 +28,10 @@ type Query struct {
 	// TypedKeys names aggregations "sterms#<name>" (Elasticsearch's
 	// typed_keys=true, which typed clients use to pick a decoder).
 	TypedKeys bool
+	// Sort orders hits by fields (then score, then id); nil: by score.
+	Sort []SortField
+	// Highlight asks for highlighted fields; nil: none.
+	Highlight *Highlight
 }
 
 // Field is one matched field with its boost (1 when not given).
@@ -89,6 +93,8 @@ type esSearch struct {
 		} `json:"terms"`
 	} `json:"aggs"`
 	Aggregations json.RawMessage `json:"aggregations"`
+	Sort         json.RawMessage `json:"sort"`
+	Highlight    json.RawMessage `json:"highlight"`
 }
 
 // ParseES decodes an Elasticsearch _search body (from, size, query, _source,
@@ -119,6 +125,9 @@ func ParseES(body []byte) (*Query, error) {
 		return nil, fmt.Errorf("[from] and [size] must be non-negative")
 	}
 	if err := parseSource(s.Source, q); err != nil {
+		return nil, err
+	}
+	if err := parseESSortHighlight(s.Sort, s.Highlight, q); err != nil {
 		return nil, err
 	}
 	for name, a := range s.Aggs {
@@ -276,7 +285,9 @@ func parseBool(v json.RawMessage, q *Query) error {
 				if err := parseClause(c, sub, false); err != nil {
 					return err
 				}
-				if sub.Text != "" {
+				// One text searched several ways (fuzzy, prefix, phrase:
+				// what search UIs send) counts once.
+				if sub.Text != "" && sub.Text != q.Text {
 					text++
 					q.Text, q.Fields, q.Syntax = sub.Text, sub.Fields, sub.Syntax
 				}
