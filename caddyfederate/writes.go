@@ -142,7 +142,10 @@ func (h *Handler) serveWrite(w http.ResponseWriter, r *http.Request) (handled bo
 	}
 	var body []byte
 	if r.Method != http.MethodGet {
-		if body, err = h.readBody(r); err != nil {
+		lift := h.bodyDeadline(w)
+		body, err = h.readBody(r)
+		lift()
+		if err != nil {
 			return true, h.write(w, h.errorAnswer(err))
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -27,6 +27,7 @@ type fakeMeili struct {
 	stuck    bool // tasks stay processing
 	down     bool // every request answers 503
 	paths    []string
+	keys     []string // X-Key header of each request
 }
 
 func newFakeMeili(t testing.TB) *fakeMeili {
@@ -60,6 +61,7 @@ func (f *fakeMeili) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
+	f.keys = append(f.keys, r.Header.Get("X-Key"))
 	w.Header().Set("Content-Type", "application/json")
 	if f.down {
 		w.WriteHeader(503)
@@ -171,7 +173,7 @@ func writeSite(mode string, shards [][]*fakeMeili, extra ...string) string {
 	return b.String()
 }
 
-// do sends a request and decodes its JSON answer.
+// doJSON sends a request and decodes its JSON answer.
 func doJSON(t testing.TB, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
