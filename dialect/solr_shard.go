@@ -86,6 +86,9 @@ func formatSolrClause(c Clause, t Target) (string, error) {
 // rewritten (and wt=json, which the decoder needs).
 func solrPassThrough(q *Query, t Target, path string, limit int, extra url.Values) (*Request, error) {
 	p := cloneParams(q.Params)
+	if err := checkSolrParams(p, q.Body); err != nil {
+		return nil, err
+	}
 	if err := enforceParams(p, extra, "fq", nil); err != nil {
 		return nil, err
 	}
@@ -257,4 +260,29 @@ func decodeSolrFacetField(raw []byte, add func(string, int64)) (int, error) {
 		add(scalarString(flat[i]), c)
 	}
 	return len(flat) / 2, nil
+}
+
+// solrReachParams are Solr request parameters that make Solr reach beyond
+// the shard's own core: other hosts (shards, stream.url), the server's files
+// (stream.file), other collections (collection, _route_) or another request
+// handler (qt). A client of a federation never names those; an operator
+// who wants one pins it in the shard's index string.
+var solrReachParams = []string{"shards", "shards.qt", "stream.url", "stream.file", "stream.body", "collection", "_route_", "qt"}
+
+// checkSolrParams refuses a pass-through that carries a solrReachParams
+// parameter, in the URL or in a JSON body's params.
+func checkSolrParams(p url.Values, body []byte) error {
+	var inBody struct {
+		Params map[string]json.RawMessage `json:"params"`
+	}
+	if len(body) > 0 {
+		_ = json.Unmarshal(body, &inBody) // a bad body is reported where it is parsed
+	}
+	for _, k := range solrReachParams {
+		_, inB := inBody.Params[k]
+		if p.Has(k) || inB {
+			return solrError("bad_request", "The parameter "+strconv.Quote(k)+" is not accepted through this federation: it reaches beyond the shard's own core.")
+		}
+	}
+	return nil
 }

@@ -374,3 +374,31 @@ func TestSolrClientAcrossDialects(t *testing.T) {
 		}
 	}
 }
+
+// TestSolrReachParamsRefused: parameters that make Solr query other hosts,
+// read files or other collections never reach a shard from a client.
+func TestSolrReachParamsRefused(t *testing.T) {
+	d, _ := Lookup("solr")
+	for _, target := range []string{
+		"/solr/c/select?q=a&shards=evil.example:8983/solr/x",
+		"/solr/c/select?q=a&stream.url=http://169.254.169.254/",
+		"/solr/c/select?q=a&qt=/admin/cores",
+		"/solr/c/select?q=a&collection=other",
+	} {
+		q, err := d.DecodeRequest(newReq("GET", target), nil)
+		if err != nil {
+			t.Fatalf("%s: decode: %v", target, err)
+		}
+		_, err = d.BuildRequest(q, Target{Shard: "s", Index: "c", Limit: 10})
+		if e, ok := err.(*Error); !ok || e.Status != 400 {
+			t.Errorf("%s: %v, want a 400", target, err)
+		}
+	}
+	body := []byte(`{"query":"a","params":{"shards":"evil:8983/solr/x"}}`)
+	q, err := d.DecodeRequest(newReq("POST", "/solr/c/select"), body)
+	if err == nil {
+		if _, err = d.BuildRequest(q, Target{Shard: "s", Index: "c", Limit: 10}); err == nil {
+			t.Errorf("shards in a JSON body's params reached the shard")
+		}
+	}
+}
