@@ -2,28 +2,11 @@ package federate
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// TestPurePackages fails when dialect or merge (or anything they import)
-// depends on Caddy: they are pure packages, usable and testable without it.
-func TestPurePackages(t *testing.T) {
-	for _, pkg := range []string{"./dialect", "./merge"} {
-		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if strings.HasPrefix(dep, "github.com/caddyserver/") || strings.HasPrefix(dep, "go.uber.org/zap") {
-				t.Errorf("%s imports %s; it must stay free of Caddy", pkg, dep)
-			}
-		}
-	}
-}
 
 // mdLink matches inline Markdown links and images: [text](target).
 var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
