@@ -36,7 +36,7 @@ func TestParseCache(t *testing.T) {
 		"cache {\n\tttl 1m\n\tttl 2m\n}":                  "given twice",
 		"cache {\n\tsize 1MiB\n}":                         "unknown cache option",
 		"cache {\n\tstore memory extra\n}":                "takes no arguments",
-		"cache {\n\tmax_size lots\n}":                     "want a size",
+		"cache {\n\tmax_size lots\n}":                     "max_size: \"lots\" is not a size",
 		"cache {\n\tstore redis h:1 {\n\t\tdb -1\n\t}\n}": "db must be",
 	} {
 		d := caddyfile.NewTestDispenser(in)
