@@ -291,3 +291,25 @@ func ReadJSONL(r io.Reader) ([]Doc, error) {
 		docs = append(docs, d)
 	}
 }
+
+// Words returns n distinct words (three letters or more, punctuation
+// trimmed, lower case) of the documents' titles and bodies, in corpus
+// order: a query set for benchmarks and tests.
+func Words(docs []Doc, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range docs {
+		for _, w := range strings.Fields(strings.ToLower(d.Title + " " + d.Body)) {
+			w = strings.Trim(w, ".,;:()[]{}\"'`<>")
+			if len(w) < 3 || seen[w] {
+				continue
+			}
+			seen[w] = true
+			out = append(out, w)
+			if len(out) == n {
+				return out
+			}
+		}
+	}
+	return out
+}

@@ -239,7 +239,7 @@ func TestCacheMemoryWithinMaxSize(t *testing.T) {
 	docs := titleCorpus(t)
 	const maxSize = 512 << 10
 	f := startCacheFleet(t, "cache {\n\t\t\tmax_size 512KiB\n\t\t}", docs)
-	words := distinctWords(docs, 3000)
+	words := corpus.Words(docs, 3000)
 	half := len(words) / 2
 	pass := func(words []string) int64 {
 		var answered atomic.Int64
@@ -293,26 +293,6 @@ func titleCorpus(t *testing.T) []corpus.Doc {
 	docs, err := corpus.Build(ctx, corpus.Options{N: 1000})
 	harness.Require(t, err == nil, "Debian archive corpus: %v", err)
 	return docs
-}
-
-// distinctWords returns n distinct words of the corpus titles and bodies.
-func distinctWords(docs []corpus.Doc, n int) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range docs {
-		for _, w := range strings.Fields(strings.ToLower(d.Title + " " + d.Body)) {
-			w = strings.Trim(w, ".,;:()[]\"'")
-			if len(w) < 3 || seen[w] {
-				continue
-			}
-			seen[w] = true
-			out = append(out, w)
-			if len(out) == n {
-				return out
-			}
-		}
-	}
-	return out
 }
 
 // metricValue reads one sample from caddy's /metrics (0 when absent).

@@ -117,7 +117,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	queries := words(docs, o.queries)
+	queries := corpus.Words(docs, o.queries)
 	targets := []*target{{name: "off"}, {name: "memory"}, {name: "redis"}}
 	blocks := map[string]string{"off": "", "memory": "cache {\n\t\tmax_size 64MiB\n\t}", "redis": "cache {\n\t\tstore redis " + redisAddr + "\n\t}"}
 	adminPort, err := benchproc.FreePort()

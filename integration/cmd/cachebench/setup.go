@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/searchfront/caddy-federate/integration/corpus"
 	"github.com/searchfront/caddy-federate/integration/internal/benchproc"
 )
 
@@ -94,26 +93,6 @@ func shardSearches(shards []string) (int64, error) {
 		total += st.Searches
 	}
 	return total, nil
-}
-
-// words returns n distinct words of the corpus, in corpus order.
-func words(docs []corpus.Doc, n int) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range docs {
-		for _, w := range strings.Fields(strings.ToLower(d.Title + " " + d.Body)) {
-			w = strings.Trim(w, ".,;:()[]{}\"'`<>")
-			if len(w) < 3 || seen[w] {
-				continue
-			}
-			seen[w] = true
-			out = append(out, w)
-			if len(out) == n {
-				return out
-			}
-		}
-	}
-	return out
 }
 
 func median(xs []float64) float64 {
