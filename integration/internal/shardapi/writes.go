@@ -141,14 +141,24 @@ func (s *Server) meiliIndexOK(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) meiliDocuments(w http.ResponseWriter, r *http.Request) {
+// meiliArray reads a Meilisearch write whose body is a JSON array (documents
+// or ids) for an index this server holds; it answers the error itself.
+func (s *Server) meiliArray(w http.ResponseWriter, r *http.Request) ([]json.RawMessage, bool) {
 	body, ok := readBody(w, r)
 	if !ok || !s.meiliIndexOK(w, r) {
-		return
+		return nil, false
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		writeJSON(w, 400, MeiliError("malformed_payload", "invalid_request", err.Error()))
+		return nil, false
+	}
+	return raw, true
+}
+
+func (s *Server) meiliDocuments(w http.ResponseWriter, r *http.Request) {
+	raw, ok := s.meiliArray(w, r)
+	if !ok {
 		return
 	}
 	docs := make([]Doc, len(raw))
@@ -200,13 +210,8 @@ func (s *Server) meiliDeleteOne(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) meiliDeleteBatch(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok || !s.meiliIndexOK(w, r) {
-		return
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		writeJSON(w, 400, MeiliError("malformed_payload", "invalid_request", err.Error()))
+	raw, ok := s.meiliArray(w, r)
+	if !ok {
 		return
 	}
 	ids := make([]string, len(raw))
