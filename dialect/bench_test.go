@@ -2,6 +2,8 @@ package dialect
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,19 @@ func benchDecode(b *testing.B, d Dialect, body []byte) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := d.DecodeResponse(body, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMeiliDecodeRequest decodes the search body integration/cmd/loadbench
+// sends, as the handler does for every client request.
+func BenchmarkMeiliDecodeRequest(b *testing.B) {
+	body := []byte(`{"q":"network monitor tool","limit":10,"showRankingScore":true}`)
+	r := httptest.NewRequest(http.MethodPost, "/indexes/docs/search", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (meilisearch{}).DecodeRequest(r, body); err != nil {
 			b.Fatal(err)
 		}
 	}

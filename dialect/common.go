@@ -58,6 +58,21 @@ func parseCount(s string) (int, bool) {
 
 // rawCount reads a non-negative JSON integer.
 func rawCount(raw []byte) (int, bool) {
+	// The usual case, a few plain digits, without encoding/json; anything
+	// else (space, sign, exponent, leading zeros) takes the slow path.
+	if len(raw) > 0 && len(raw) <= 9 && (raw[0] != '0' || len(raw) == 1) {
+		n := 0
+		for _, c := range raw {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return n, true
+		}
+	}
 	var n int64
 	if json.Unmarshal(raw, &n) != nil || n < 0 || n > math.MaxInt32 {
 		return 0, false
@@ -100,7 +115,12 @@ func pathSegments(p string) []string {
 }
 
 func splitNonEmpty(s string, sep byte) []string {
-	var out []string
+	return appendSplitNonEmpty(nil, s, sep)
+}
+
+// appendSplitNonEmpty is splitNonEmpty appending to out, so that a caller
+// can split into an array on its stack.
+func appendSplitNonEmpty(out []string, s string, sep byte) []string {
 	for len(s) > 0 {
 		i := strings.IndexByte(s, sep)
 		if i < 0 {

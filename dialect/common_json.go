@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 var errBadJSON = errors.New("malformed JSON")
@@ -281,6 +282,26 @@ func scalarString(raw []byte) string {
 	}
 }
 
+// plainString returns the JSON string raw (already validated) when it holds
+// no escape and is valid UTF-8, as encoding/json would decode it, without
+// encoding/json; ok is false for anything else, which the caller decodes
+// the slow way.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	if bytes.IndexByte(in, '\\') >= 0 || bytes.IndexByte(in, '"') >= 0 || !utf8.Valid(in) {
+		return "", false
+	}
+	for _, c := range in {
+		if c < 0x20 {
+			return "", false
+		}
+	}
+	return string(in), true
+}
+
 // rawFloat parses a raw JSON number; ok is false for null or non-numbers.
 func rawFloat(raw []byte) (float64, bool) {
 	raw = bytes.TrimSpace(raw)
@@ -305,6 +326,15 @@ func isObject(raw []byte) bool {
 // shard answers are read: one validating walk (validValue, as strict as
 // encoding/json.Valid); later walks over the values may skip, not check.
 func topMembers(body []byte, keys ...string) ([][]byte, error) {
+	return topMembersWalk(body, nil, keys...)
+}
+
+// topMembersWalk is topMembers where walk, when not nil, validates the
+// value of the first occurrence of keys[0] instead of validValue: it gets
+// the value's first index and returns the index just past it, reading the
+// value as it validates it (a decoder's hits), so that the value is walked
+// once, not validated and then walked again.
+func topMembersWalk(body []byte, walk func(b []byte, i int) (int, error), keys ...string) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
@@ -319,13 +349,18 @@ func topMembers(body []byte, keys ...string) ([][]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			vend, err := validValue(body, vstart)
-			if err != nil {
-				return nil, err
-			}
 			key := body[i+1 : kend-1]
 			if bytes.IndexByte(key, '\\') >= 0 {
 				key = []byte(unquoteKey(body[i:kend]))
+			}
+			var vend int
+			if walk != nil && vals[0] == nil && string(key) == keys[0] {
+				vend, err = walk(body, vstart)
+			} else {
+				vend, err = validValue(body, vstart)
+			}
+			if err != nil {
+				return nil, err
 			}
 			for j, want := range keys {
 				if string(key) == want && vals[j] == nil {

@@ -5,6 +5,7 @@ package dialect
 // scanned eight bytes at a time. Same ownership and rules as common.go.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 )
@@ -232,4 +233,83 @@ value:
 func validJSON(b []byte) bool {
 	end, err := validValue(b, 0)
 	return err == nil && skipSpace(b, end) == len(b)
+}
+
+// validObject validates the JSON object at b[i] (after optional space) in
+// one pass and calls fn for each member with its key (unquoted; it aliases b
+// unless it holds escapes), its raw value and the range [start, end) the
+// member occupies, relative to the object's first byte, as eachMemberRaw
+// reports them. It returns the object's start and the index just past it.
+// Decoders that read every member of many objects (the hits of a shard's
+// answer) use it instead of validating the answer and walking it again.
+func validObject(b []byte, i int, fn func(key, val []byte, start, end int)) (start, end int, err error) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, 0, errBadJSON
+	}
+	start = i
+	j := skipSpace(b, i+1)
+	if j < len(b) && b[j] == '}' {
+		return start, j + 1, nil
+	}
+	for {
+		kend, vstart, err := validKey(b, j)
+		if err != nil {
+			return 0, 0, err
+		}
+		vend, err := validValue(b, vstart)
+		if err != nil {
+			return 0, 0, err
+		}
+		key := b[j+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquoteKey(b[j:kend]))
+		}
+		fn(key, b[vstart:vend], j-start, vend-start)
+		j = skipSpace(b, vend)
+		if j >= len(b) {
+			return 0, 0, errBadJSON
+		}
+		switch b[j] {
+		case '}':
+			return start, j + 1, nil
+		case ',':
+			j = skipSpace(b, j+1)
+		default:
+			return 0, 0, errBadJSON
+		}
+	}
+}
+
+// validArray validates the JSON array at b[i] (after optional space),
+// letting elem validate each element: elem gets the element's first index
+// and returns the index just past it. It returns the index just past the
+// array.
+func validArray(b []byte, i int, elem func(b []byte, i int) (int, error)) (int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '[' {
+		return 0, errBadJSON
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		end, err := elem(b, i)
+		if err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return 0, errBadJSON
+		}
+		switch b[i] {
+		case ']':
+			return i + 1, nil
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return 0, errBadJSON
+		}
+	}
 }

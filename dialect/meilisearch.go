@@ -33,7 +33,8 @@ func meiliError(code, msg string) *Error {
 // meiliIndex returns the uid in /indexes/{uid}/search, wherever the route
 // mounts it.
 func meiliIndex(p string) string {
-	segs := pathSegments(p)
+	var buf [8]string
+	segs := appendSplitNonEmpty(buf[:0], p, '/')
 	for i := len(segs) - 1; i >= 1; i-- {
 		if segs[i-1] == "indexes" && (i+1 >= len(segs) || segs[i+1] == "search") {
 			if uid, err := url.PathUnescape(segs[i]); err == nil {
@@ -46,7 +47,7 @@ func meiliIndex(p string) string {
 
 func (meilisearch) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 	q := &Query{Dialect: meiliName, Method: r.Method, Index: meiliIndex(r.URL.Path)}
-	if r.URL != nil {
+	if r.URL != nil && r.URL.RawQuery != "" {
 		q.Params = r.URL.Query()
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -67,7 +68,9 @@ func (meilisearch) DecodeRequest(r *http.Request, body []byte) (*Query, error) {
 // decodeMeiliBody reads the fields of a POST search body.
 func decodeMeiliBody(q *Query, m map[string]json.RawMessage) error {
 	if v, ok := m["q"]; ok && string(v) != "null" {
-		if json.Unmarshal(v, &q.Text) != nil {
+		if s, ok := plainString(v); ok {
+			q.Text = s
+		} else if json.Unmarshal(v, &q.Text) != nil {
 			return meiliError("invalid_search_q", "Invalid value type at `.q`: expected a string.")
 		}
 	}

@@ -98,13 +98,6 @@ func meiliMeta(k []byte) bool {
 }
 
 func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	v, err := topMembers(body, "hits", "estimatedTotalHits", "totalHits", "facetDistribution")
-	if err != nil {
-		return merge.List{}, errInvalid(meiliName, err)
-	}
-	if !isArray(v[0]) {
-		return merge.List{}, errInvalidMsg(meiliName, "no hits array")
-	}
 	if idField == "" {
 		idField = "id"
 	}
@@ -114,12 +107,34 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	// body's spare capacity serves when it is large enough (see
 	// Dialect.DecodeResponse): no allocation per answer.
 	arena := body[len(body):len(body)]
-	if cap(arena) < len(v[0]) {
-		arena = make([]byte, 0, len(v[0]))
+	var bad error // why a hit is unusable, reported as is
+	hits := func(b []byte, i int) (int, error) {
+		if b[i] != '[' {
+			return validValue(b, i) // not an array: "no hits array" below
+		}
+		if cap(arena) < len(b)-i {
+			arena = make([]byte, 0, len(b)-i)
+		}
+		l.Hits = make([]merge.Hit, 0, 16) // most pages are 10 or 20 hits
+		return validArray(b, i, func(b []byte, i int) (int, error) {
+			hit, end, err := meiliHit(b, i, idField, &arena)
+			if err != nil {
+				bad = err
+				return 0, err
+			}
+			l.Hits = append(l.Hits, hit)
+			return end, nil
+		})
 	}
-	l.Hits, err = decodeHits(meiliName, v[0], func(h []byte) (merge.Hit, error) { return meiliHit(h, idField, &arena) })
+	v, err := topMembersWalk(body, hits, "hits", "estimatedTotalHits", "totalHits", "facetDistribution")
+	if bad != nil {
+		return merge.List{}, bad
+	}
 	if err != nil {
-		return merge.List{}, err
+		return merge.List{}, errInvalid(meiliName, err)
+	}
+	if !isArray(v[0]) {
+		return merge.List{}, errInvalidMsg(meiliName, "no hits array")
 	}
 	est, hasEst, err1 := rawInt(v[1])
 	total, hasTotal, err2 := rawInt(v[2])
@@ -143,14 +158,15 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	return l, nil
 }
 
-// meiliHit reads one hit in one walk: its id when idField is a top-level
-// member, its _rankingScore, and where ranking metadata sits. The document
-// without that metadata is written to arena (see cutMembers).
-func meiliHit(h []byte, idField string, arena *[]byte) (merge.Hit, error) {
-	hit := merge.Hit{Native: h, Doc: h}
+// meiliHit reads the hit at b[i] in one validating walk: its id when
+// idField is a top-level member, its _rankingScore, and where ranking
+// metadata sits. The document without that metadata is written to arena
+// (see cutMembers). It returns the index just past the hit.
+func meiliHit(b []byte, i int, idField string, arena *[]byte) (merge.Hit, int, error) {
+	var hit merge.Hit
 	var id []byte
 	var members memberSpans
-	if err := eachMemberRaw(h, func(k, v []byte, start, end int) bool {
+	start, end, err := validObject(b, i, func(k, v []byte, start, end int) {
 		switch {
 		case string(k) == idField:
 			id = v
@@ -158,10 +174,18 @@ func meiliHit(h []byte, idField string, arena *[]byte) (merge.Hit, error) {
 			hit.Score, hit.Scored = rawFloat(v)
 		}
 		members.add(start, end, meiliMeta(k))
-		return true
-	}); err != nil {
-		return merge.Hit{}, errInvalidMsg(meiliName, "a hit is not an object")
+	})
+	if err != nil {
+		if j := skipSpace(b, i); j < len(b) && b[j] != '{' {
+			if _, err := validValue(b, i); err != nil {
+				return merge.Hit{}, 0, errInvalid(meiliName, err)
+			}
+			return merge.Hit{}, 0, errInvalidMsg(meiliName, "a hit is not an object")
+		}
+		return merge.Hit{}, 0, errInvalid(meiliName, err)
 	}
+	h := b[start:end]
+	hit.Native, hit.Doc = h, h
 	if id == nil {
 		id, _ = lookupPath(h, idField)
 	}
@@ -172,5 +196,5 @@ func meiliHit(h []byte, idField string, arena *[]byte) (merge.Hit, error) {
 	case members.cut:
 		hit.Doc = members.appendKept(arena, h)
 	}
-	return hit, nil
+	return hit, end, nil
 }

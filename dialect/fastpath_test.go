@@ -1,0 +1,58 @@
+package dialect
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// slowCount is rawCount's definition: what encoding/json reads as a
+// non-negative int32.
+func slowCount(raw []byte) (int, bool) {
+	var n int64
+	if json.Unmarshal(raw, &n) != nil || n < 0 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// FuzzRawCountAndPlainString checks the fast paths of request decoding
+// against encoding/json: rawCount reads what json.Unmarshal reads as a
+// count, and plainString, when it answers, the string json.Unmarshal
+// decodes.
+func FuzzRawCountAndPlainString(f *testing.F) {
+	for _, s := range []string{`10`, `0`, `01`, `-1`, `1e2`, `2147483647`, `2147483648`, `999999999`, `1.0`, ` 7`,
+		`"abc"`, `"a\"b"`, `"é"`, "\"\xff\"", "\"a\x01\"", `"\u0041"`, `""`, `"`, `"a"b"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		n, ok := rawCount(raw)
+		wn, wok := slowCount(raw)
+		if n != wn || ok != wok {
+			t.Fatalf("rawCount(%q) = %d, %v; encoding/json reads %d, %v", raw, n, ok, wn, wok)
+		}
+		if !validJSON(raw) {
+			return // plainString is only given validated JSON
+		}
+		if s, ok := plainString(raw); ok {
+			var want string
+			if err := json.Unmarshal(raw, &want); err != nil || s != want {
+				t.Fatalf("plainString(%q) = %q; encoding/json decodes %q (%v)", raw, s, want, err)
+			}
+		}
+	})
+}
+
+func TestMeiliIndexFromPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/indexes/docs/search":            "docs",
+		"/search/indexes/a%2Fb/search":    "a/b",
+		"/x/y/z/w/v/u/t/indexes/d/search": "d", // more segments than the stack buffer
+		"/indexes/docs":                   "docs",
+		"/docs/search":                    "",
+	} {
+		if got := meiliIndex(p); got != want {
+			t.Errorf("meiliIndex(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
