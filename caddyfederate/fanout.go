@@ -314,6 +314,7 @@ var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) 
 func releaseAnswers(results []shardResult) {
 	for i := range results {
 		releaseAnswer(results[i].buf)
+		dialect.ReleaseHits(results[i].list.Hits)
 		results[i].buf, results[i].list = nil, merge.List{}
 	}
 }

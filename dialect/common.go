@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/searchfront/caddy-federate/merge"
@@ -228,8 +229,7 @@ func facetCounts(l *merge.List, name string, sizeHint int) map[string]int64 {
 // decodeHits reads a shard's array of hits with decode, whose error says
 // why a hit is invalid; a malformed array is an invalid answer of dialect.
 func decodeHits(dialect string, arr []byte, decode func([]byte) (merge.Hit, error)) ([]merge.Hit, error) {
-	// Most pages are 10 or 20 hits: one allocation instead of five.
-	hits := make([]merge.Hit, 0, 16)
+	hits := newHits()
 	var bad error
 	err := eachElement(arr, func(h []byte) bool {
 		hit, err := decode(h)
@@ -400,3 +400,32 @@ func codeForStatus(status int) string {
 
 // emptyObject is the document of a hit that has none.
 var emptyObject = []byte("{}")
+
+// pooledHits is the capacity of a pooled hits slice: most pages are 10 or
+// 20 hits, so one slice serves most answers without growing.
+const pooledHits = 16
+
+// hitsPool holds *[pooledHits]merge.Hit arrays for the hits of decoded
+// shard answers, given back by ReleaseHits: a shard answer's hits are
+// needed only until the merged answer is encoded, and at about 2 KiB they
+// are the largest allocation of a decoded answer.
+var hitsPool = sync.Pool{New: func() any { return new([pooledHits]merge.Hit) }}
+
+// newHits returns an empty hits slice from the pool.
+func newHits() []merge.Hit {
+	return hitsPool.Get().(*[pooledHits]merge.Hit)[:0]
+}
+
+// ReleaseHits gives back the Hits of a List that DecodeResponse returned,
+// once nothing reads them any more (in caddyfederate: once the merged
+// answer is encoded; merge.Result holds copies of the hits, not the slice).
+// Slices that did not come from the pool, or grew out of it, are left to
+// the garbage collector.
+func ReleaseHits(hits []merge.Hit) {
+	if cap(hits) != pooledHits {
+		return
+	}
+	a := (*[pooledHits]merge.Hit)(hits[:pooledHits])
+	clear(a[:]) // drop the references into the answer's buffer
+	hitsPool.Put(a)
+}

@@ -34,7 +34,8 @@ type Dialect interface {
 	// alias body (documents travel as raw bytes, uncopied), and documents
 	// it rewrites may be written into body's spare capacity
 	// (body[len(body):cap(body)]): the caller gives all of body's array up
-	// to the list and reuses it only once the list is no longer used.
+	// to the list and reuses it only once the list is no longer used. The
+	// list's Hits may come from a pool: [ReleaseHits] gives them back.
 	DecodeResponse(body []byte, idField string) (merge.List, error)
 }
 

@@ -115,7 +115,7 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 		if cap(arena) < len(b)-i {
 			arena = make([]byte, 0, len(b)-i)
 		}
-		l.Hits = make([]merge.Hit, 0, 16) // most pages are 10 or 20 hits
+		l.Hits = newHits()
 		return validArray(b, i, func(b []byte, i int) (int, error) {
 			hit, end, err := meiliHit(b, i, idField, &arena)
 			if err != nil {
