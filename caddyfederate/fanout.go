@@ -261,8 +261,8 @@ func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sre
 	}
 	req.RequestURI = req.URL.RequestURI()
 	body := sreq.Body
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.Body = newBodyReader(body)
+	req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	if len(body) == 0 {
@@ -294,6 +294,19 @@ func (p *parentState) subRequest(ctx context.Context, w http.ResponseWriter, sre
 	}
 	return req, repl
 }
+
+// bodyReader is a sub-request's body: one allocation where
+// io.NopCloser(bytes.NewReader(b)) takes two.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := new(bodyReader)
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the body is the shard request's own bytes.
+func (*bodyReader) Close() error { return nil }
 
 // serveRecovered runs the proxy and turns a panic into an error:
 // reverse_proxy panics with http.ErrAbortHandler when a streamed answer is

@@ -76,9 +76,16 @@ type Limits struct {
 // limiter is a route's shared limit state (a pointer: Caddy copies the
 // Handler by value).
 type limiter struct {
-	slots chan struct{} // one token per running fan-out
-	mu    sync.Mutex    // guards bytes
-	bytes int64         // shard answer bytes held by requests in flight
+	slots   chan struct{} // one token per running fan-out
+	release func()        // gives a token back; made once, not per request
+	mu      sync.Mutex    // guards bytes
+	bytes   int64         // shard answer bytes held by requests in flight
+}
+
+func newLimiter(concurrent int) *limiter {
+	l := &limiter{slots: make(chan struct{}, concurrent)}
+	l.release = func() { <-l.slots }
+	return l
 }
 
 // provisionLimits applies the defaults.
@@ -105,7 +112,7 @@ func (h *Handler) provisionLimits() error {
 	if l.RequestBodyTimeout <= 0 {
 		l.RequestBodyTimeout = caddy.Duration(defaultBodyTimeout)
 	}
-	l.lim = &limiter{slots: make(chan struct{}, l.MaxConcurrent)}
+	l.lim = newLimiter(l.MaxConcurrent)
 	return nil
 }
 
@@ -155,6 +162,16 @@ var errBusy = &dialect.Error{Status: http.StatusServiceUnavailable, Code: "too_m
 // or errBusy.
 func (h *Handler) admit(ctx context.Context) (func(), error) {
 	l := h.lim
+	// The usual case, a free slot and room in the byte budget, takes no
+	// timer: a timer a request is a runtime timer to insert and remove.
+	select {
+	case l.slots <- struct{}{}:
+		if l.room(h.MaxInflightBytes) {
+			return l.release, nil
+		}
+		l.release()
+	default:
+	}
 	timer := time.NewTimer(admitWait)
 	defer timer.Stop()
 	select {
@@ -164,19 +181,18 @@ func (h *Handler) admit(ctx context.Context) (func(), error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	release := func() { <-l.slots }
 	for !l.room(h.MaxInflightBytes) {
 		select {
 		case <-timer.C:
-			release()
+			l.release()
 			return nil, errBusy
 		case <-ctx.Done():
-			release()
+			l.release()
 			return nil, ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return release, nil
+	return l.release, nil
 }
 
 func (l *limiter) room(max int64) bool {

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/searchfront/caddy-federate/dialect"
 )
 
 // TestMultiSearchIsBounded: the attack (before): a 20 KB multi_search made
@@ -203,5 +206,36 @@ func TestSecurityOptionsParse(t *testing.T) {
 	}
 	if p := s["proxy"].(map[string]any); p["load_balancing"] == nil {
 		t.Errorf("reverse_proxy options lost: %v", p)
+	}
+}
+
+// TestReadBodyDeclaredLength reads bodies by their Content-Length and still
+// reads, within max_request_body, a body that carries more than it declares
+// (one another handler replaced) instead of cutting it.
+func TestReadBodyDeclaredLength(t *testing.T) {
+	h := &Handler{MaxRequestBody: 8}
+	for _, c := range []struct {
+		body     string
+		declared int64
+		want     string
+		tooLarge bool
+	}{
+		{`{"q":1}`, 7, `{"q":1}`, false},
+		{`{"q":12}`, 3, `{"q":12}`, false},
+		{`{"q":123}`, 3, "", true},
+		{`{"q":1}`, -1, `{"q":1}`, false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/indexes/a/search", strings.NewReader(c.body))
+		r.ContentLength = c.declared
+		b, err := h.readBody(r)
+		if c.tooLarge {
+			if de, ok := err.(*dialect.Error); !ok || de.Status != http.StatusRequestEntityTooLarge {
+				t.Errorf("%q declared %d: got %q, %v; want a 413", c.body, c.declared, b, err)
+			}
+			continue
+		}
+		if err != nil || string(b) != c.want {
+			t.Errorf("%q declared %d: got %q, %v; want %q", c.body, c.declared, b, err, c.want)
+		}
 	}
 }

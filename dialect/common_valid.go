@@ -243,40 +243,55 @@ func validJSON(b []byte) bool {
 // Decoders that read every member of many objects (the hits of a shard's
 // answer) use it instead of validating the answer and walking it again.
 func validObject(b []byte, i int, fn func(key, val []byte, start, end int)) (start, end int, err error) {
+	start = skipSpace(b, i)
+	end, err = walkObject(b, start, func(key []byte, kstart, vstart int) (int, error) {
+		vend, err := validValue(b, vstart)
+		if err == nil {
+			fn(key, b[vstart:vend], kstart-start, vend-start)
+		}
+		return vend, err
+	})
+	return start, end, err
+}
+
+// walkObject validates the structure of the JSON object at b[i] (after
+// optional space) and lets member validate each member's value: member
+// gets the member's key (as validObject gives it), the index of its
+// opening quote and the index where its value starts, and returns the
+// index just past the value. It returns the index just past the object.
+func walkObject(b []byte, i int, member func(key []byte, kstart, vstart int) (int, error)) (int, error) {
 	i = skipSpace(b, i)
 	if i >= len(b) || b[i] != '{' {
-		return 0, 0, errBadJSON
+		return 0, errBadJSON
 	}
-	start = i
 	j := skipSpace(b, i+1)
 	if j < len(b) && b[j] == '}' {
-		return start, j + 1, nil
+		return j + 1, nil
 	}
 	for {
 		kend, vstart, err := validKey(b, j)
 		if err != nil {
-			return 0, 0, err
-		}
-		vend, err := validValue(b, vstart)
-		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		key := b[j+1 : kend-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			key = []byte(unquoteKey(b[j:kend]))
 		}
-		fn(key, b[vstart:vend], j-start, vend-start)
+		vend, err := member(key, j, vstart)
+		if err != nil {
+			return 0, err
+		}
 		j = skipSpace(b, vend)
 		if j >= len(b) {
-			return 0, 0, errBadJSON
+			return 0, errBadJSON
 		}
 		switch b[j] {
 		case '}':
-			return start, j + 1, nil
+			return j + 1, nil
 		case ',':
 			j = skipSpace(b, j+1)
 		default:
-			return 0, 0, errBadJSON
+			return 0, errBadJSON
 		}
 	}
 }

@@ -107,44 +107,80 @@ func splitESHit(h []byte) (esHitParts, error) {
 }
 
 func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	top, err := topMembers(body, "hits", "aggregations", "timed_out")
-	if err != nil {
-		return merge.List{}, errInvalid(d.name, err)
-	}
-	var total, hitsRaw []byte
-	if isObject(top[0]) {
-		total, _ = member(top[0], "total")
-		hitsRaw, _ = member(top[0], "hits")
-	}
-	if !isArray(hitsRaw) {
-		return merge.List{}, errInvalidMsg(d.name, "no hits.hits array")
-	}
 	var l merge.List
-	var bad error
-	err = eachElement(hitsRaw, func(h []byte) bool {
-		p, err := splitESHit(h)
+	var total []byte
+	var bad error // why a hit is unusable, reported as is
+	hasHits := false
+	hit := func(b []byte, i int) (int, error) {
+		var p esHitParts
+		start, end, err := validObject(b, i, func(k, v []byte, _, _ int) {
+			switch string(k) {
+			case "_id":
+				p.id = v
+			case "_source":
+				p.source = v
+			case "_score":
+				p.score = v
+			}
+		})
 		if err != nil {
-			bad = errInvalidMsg(d.name, "a hit is not an object")
-			return false
+			if j := skipSpace(b, i); j < len(b) && b[j] != '{' {
+				if _, err := validValue(b, i); err != nil {
+					return 0, err
+				}
+				bad = errInvalidMsg(d.name, "a hit is not an object")
+			}
+			return 0, err
 		}
-		hit := merge.Hit{Native: h, Doc: p.source}
-		if !isObject(hit.Doc) {
-			hit.Doc = emptyObject
+		h := merge.Hit{Native: b[start:end], Doc: p.source}
+		if !isObject(h.Doc) {
+			h.Doc = emptyObject
 		}
 		if idField == "" || idField == "_id" {
-			hit.ID = scalarString(p.id)
-		} else if v, ok := lookupPath(hit.Doc, idField); ok {
-			hit.ID = scalarString(v)
+			h.ID = scalarString(p.id)
+		} else if v, ok := lookupPath(h.Doc, idField); ok {
+			h.ID = scalarString(v)
 		}
-		hit.Score, hit.Scored = rawFloat(p.score)
-		l.Hits = append(l.Hits, hit)
-		return true
-	})
+		h.Score, h.Scored = rawFloat(p.score)
+		l.Hits = append(l.Hits, h)
+		return end, nil
+	}
+	// hits is {"total": …, "max_score": …, "hits": [ … ]}: validated and
+	// read in the same walk, as Meilisearch's hits are.
+	hits := func(b []byte, i int) (int, error) {
+		if i >= len(b) || b[i] != '{' {
+			return validValue(b, i) // not an object: "no hits.hits array" below
+		}
+		var sawTotal, sawHits bool // the first of each counts, as member() reads them
+		return walkObject(b, i, func(k []byte, _, vstart int) (int, error) {
+			switch {
+			case string(k) == "hits" && !sawHits:
+				sawHits = true
+				if vstart < len(b) && b[vstart] == '[' {
+					hasHits = true
+					l.Hits = newHits()
+					return validArray(b, vstart, hit)
+				}
+			case string(k) == "total" && !sawTotal:
+				sawTotal = true
+				vend, err := validValue(b, vstart)
+				if err == nil {
+					total = b[vstart:vend]
+				}
+				return vend, err
+			}
+			return validValue(b, vstart)
+		})
+	}
+	top, err := topMembersWalk(body, hits, "hits", "aggregations", "timed_out")
 	if bad != nil {
 		return merge.List{}, bad
 	}
 	if err != nil {
 		return merge.List{}, errInvalid(d.name, err)
+	}
+	if !hasHits {
+		return merge.List{}, errInvalidMsg(d.name, "no hits.hits array")
 	}
 	if err := decodeESTotal(&l, total); err != nil {
 		return merge.List{}, errInvalid(d.name, err)

@@ -66,6 +66,10 @@ func fuzzResponse(t *testing.T, name string, body []byte) {
 		if err != nil {
 			return
 		}
+		// Decoders validate as they read: an answer they accept is JSON.
+		if !json.Valid(body) {
+			t.Fatalf("%s accepted an answer that is not valid JSON: %q", name, body)
+		}
 		l.Shard = "s"
 		res := &Response{Result: merge.Merge([]merge.List{l}, 0, merge.Options{Dedupe: true}), Took: time.Millisecond,
 			Shards: []ShardReport{{Name: "s", Status: StatusOK}, {Name: "t", Status: StatusInvalid}}}

@@ -109,7 +109,7 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 	arena := body[len(body):len(body)]
 	var bad error // why a hit is unusable, reported as is
 	hits := func(b []byte, i int) (int, error) {
-		if b[i] != '[' {
+		if i >= len(b) || b[i] != '[' {
 			return validValue(b, i) // not an array: "no hits array" below
 		}
 		if cap(arena) < len(b)-i {
