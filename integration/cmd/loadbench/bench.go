@@ -25,6 +25,7 @@ type target struct {
 	backend   string // "fixed" or "bleve"
 	kind      string // "direct", "rp", "fed1", "fed3", "fed3-co"
 	url       string // full URL of the search
+	caddyPid  int    // the caddy serving it; 0 for direct targets
 }
 
 // backend is one set of three shards wrk reaches through the targets.
@@ -55,6 +56,7 @@ type runInfo struct {
 	start, end         time.Time
 	loadStart, loadEnd string
 	caddyBin, note     string
+	beforeBin          string // -before
 	shardDocs          []int
 	sent               map[string]string // what the shard received per target
 	respBytes          map[string]int
@@ -120,20 +122,17 @@ func run(ctx context.Context, o options) error {
 	// between the check and caddy's bind (caddy binds with SO_REUSEPORT, so
 	// another SO_REUSEPORT listener on the same port splits its traffic): the
 	// fronts are checked, and on a wrong answer caddy restarts on new ports.
-	var c *caddy
-	var targets []target
-	for attempt := 1; ; attempt++ {
-		c, targets, err = startFront(ctx, o, bin, filepath.Join(tmp, fmt.Sprintf("caddy%d", attempt)), backends, &info)
-		if err == nil {
-			break
+	c, targets, err := startFrontRetry(ctx, o, bin, tmp, "", backends, &info)
+	if err != nil {
+		return err
+	}
+	if o.before != "" {
+		info.beforeBin = o.before
+		_, bt, err := startFrontRetry(ctx, o, o.before, tmp, "-before", backends, &info)
+		if err != nil {
+			return fmt.Errorf("-before: %v", err)
 		}
-		if c != nil {
-			c.p.Stop()
-		}
-		if attempt == 3 || ctx.Err() != nil {
-			return err
-		}
-		fmt.Printf("warning: %v; restarting caddy on other ports\n", benchproc.FirstLine(err.Error()))
+		targets = append(targets, bt...)
 	}
 	script, err := wrkScript(tmp, o.body)
 	if err != nil {
@@ -158,7 +157,11 @@ func run(ctx context.Context, o options) error {
 	caddyPid := c.p.Cmd.Process.Pid
 	measure := func(t target, d time.Duration) (measurement, error) {
 		var m measurement
-		before, err := snapshot(caddyPid, pids)
+		pid := caddyPid // direct targets: caddy idles, its CPU is the noise floor
+		if t.caddyPid != 0 {
+			pid = t.caddyPid
+		}
+		before, err := snapshot(pid, pids)
 		if err != nil {
 			return m, err
 		}
@@ -168,7 +171,7 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return m, err
 		}
-		after, err := snapshot(caddyPid, pids)
+		after, err := snapshot(pid, pids)
 		if err != nil {
 			return m, err
 		}
@@ -298,10 +301,33 @@ func bleveBackend(ctx context.Context, o options, dir, tmp string, files []strin
 	return be, nil
 }
 
+// startFrontRetry is startFront, on other ports when a check fails. Free
+// ports can be taken by the other processes of a shared machine between
+// the check and caddy's bind (caddy binds with SO_REUSEPORT, so another
+// SO_REUSEPORT listener on the same port splits its traffic): the fronts
+// are checked, and on a wrong answer caddy restarts on new ports.
+func startFrontRetry(ctx context.Context, o options, bin, tmp, label string, backends []*backend, info *runInfo) (*caddy, []target, error) {
+	for attempt := 1; ; attempt++ {
+		c, targets, err := startFront(ctx, o, bin, filepath.Join(tmp, fmt.Sprintf("caddy%s%d", label, attempt)), label, backends, info)
+		if err == nil {
+			return c, targets, nil
+		}
+		if c != nil {
+			c.p.Stop()
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		fmt.Printf("warning: %v; restarting caddy on other ports\n", benchproc.FirstLine(err.Error()))
+	}
+}
+
 // startFront starts caddy with the proxied targets of every backend on
 // fresh ports and checks that every target answers the body with hits
-// (federate's with _federation).
-func startFront(ctx context.Context, o options, bin, dir string, backends []*backend, info *runInfo) (*caddy, []target, error) {
+// (federate's with _federation). label ("" or "-before") is appended to the
+// backend's key in the targets' keys; a labelled front has no direct
+// target (that one does not depend on caddy).
+func startFront(ctx context.Context, o options, bin, dir, label string, backends []*backend, info *runInfo) (*caddy, []target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -318,8 +344,11 @@ func startFront(ctx context.Context, o options, bin, dir string, backends []*bac
 	var sites strings.Builder
 	var targets []target
 	for _, be := range backends {
-		targets = append(targets, target{key: be.key + "-direct", name: be.key + ": direct to the " + be.what + " (no caddy)",
-			backend: be.key, kind: "direct", url: "http://" + be.addrs[0] + searchPath})
+		bk := be.key + label
+		if label == "" {
+			targets = append(targets, target{key: be.key + "-direct", name: be.key + ": direct to the " + be.what + " (no caddy)",
+				backend: be.key, kind: "direct", url: "http://" + be.addrs[0] + searchPath})
+		}
 		kinds := []string{"rp", "fed1", "fed3"}
 		if o.coalesceRow {
 			kinds = append(kinds, "fed3-co")
@@ -329,20 +358,20 @@ func startFront(ctx context.Context, o options, bin, dir string, backends []*bac
 			if err != nil {
 				return nil, nil, err
 			}
-			key := be.key + "-" + kind
-			t := target{key: key, backend: be.key, kind: kind, url: fmt.Sprintf("http://127.0.0.1:%d%s", p, searchPath)}
+			key := bk + "-" + kind
+			t := target{key: key, backend: bk, kind: kind, url: fmt.Sprintf("http://127.0.0.1:%d%s", p, searchPath)}
 			switch kind {
 			case "rp":
-				t.name = be.key + ": caddy reverse_proxy → " + be.what
+				t.name = bk + ": caddy reverse_proxy → " + be.what
 				fmt.Fprintf(&sites, "http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", p, be.addrs[0])
 			case "fed1":
-				t.name = be.key + ": caddy federate, 1 shard (coalesce off)"
+				t.name = bk + ": caddy federate, 1 shard (coalesce off)"
 				sites.WriteString(federateSite(p, key, "off", be.addrs[:1]))
 			case "fed3":
-				t.name = be.key + ": caddy federate, 3 shards (coalesce off)"
+				t.name = bk + ": caddy federate, 3 shards (coalesce off)"
 				sites.WriteString(federateSite(p, key, "off", be.addrs))
 			case "fed3-co":
-				t.name = be.key + ": caddy federate, 3 shards, coalesce on"
+				t.name = bk + ": caddy federate, 3 shards, coalesce on"
 				sites.WriteString(federateSite(p, key, "on", be.addrs))
 			}
 			targets = append(targets, t)
@@ -351,6 +380,11 @@ func startFront(ctx context.Context, o options, bin, dir string, backends []*bac
 	c, err := startCaddy(ctx, bin, dir, sites.String(), adminPort)
 	if err != nil {
 		return c, nil, err
+	}
+	for i := range targets {
+		if targets[i].kind != "direct" {
+			targets[i].caddyPid = c.p.Cmd.Process.Pid
+		}
 	}
 	// Every target must answer the body with a 200 and hits before any load;
 	// several requests each, so a port shared with a stranger shows.
@@ -386,7 +420,7 @@ func startFront(ctx context.Context, o options, bin, dir string, backends []*bac
 			info.respBytes[t.key], info.hits[t.key] = len(b), len(ans.Hits)
 		}
 		for _, be := range backends {
-			if be.key == t.backend && be.esh != nil && t.kind != "fed3-co" {
+			if be.key+label == t.backend && be.esh != nil && t.kind != "fed3-co" {
 				if s, err := be.esh[0].lastRequest(); err == nil {
 					info.sent[t.key] = s
 				}

@@ -74,6 +74,7 @@ type options struct {
 	profile     string
 	profileSecs int
 	caddy       string
+	before      string // a second caddy binary whose targets run interleaved with caddy's
 	esshard     string
 	noRebuild   bool
 	md          string
@@ -99,6 +100,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "auto", "profile caddy during fed1 and rp runs: auto (when a throughput target is missed), always, never")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 6, "length of each CPU profile")
 	flag.StringVar(&o.caddy, "caddy", "", "caddy binary with the federate module (default $CADDY_BIN or bin/caddy)")
+	flag.StringVar(&o.before, "before", "", "a second caddy binary (an earlier build of the plugin): its rp, fed1 and fed3 targets run in the same rounds as the others, keyed <backend>-before, for a before/after comparison on the same noise")
 	flag.StringVar(&o.esshard, "esshard", "", "esshard binary (default: go build ./cmd/esshard, falling back to bin/esshard)")
 	flag.BoolVar(&o.noRebuild, "no-rebuild", false, "use bin/caddy even when it is older than the plugin's sources")
 	flag.StringVar(&o.md, "md", "", "also write the results as Markdown to this file")

@@ -113,7 +113,13 @@ func summarize(o options, targets []target, res map[string][]measurement) report
 		}
 		return 0
 	}
-	for i, be := range o.backends {
+	keys := slices.Clone(o.backends)
+	if o.before != "" {
+		for _, be := range o.backends {
+			keys = append(keys, be+"-before")
+		}
+	}
+	for i, be := range keys {
 		k := func(kind string) string { return be + "-" + kind }
 		// The targets hold on the first backend (by default the fixed one,
 		// where only the proxies' own cost shows).
@@ -131,6 +137,15 @@ func summarize(o options, targets []target, res map[string][]measurement) report
 		paired(be+": caddy CPU/req fed3 / rp", k("fed3"), k("rp"), caddyCPU, 0, false, "3 proxy calls + merge; 3.0 = three proxy hops")
 		paired(be+": total CPU/req fed1 / rp", k("fed1"), k("rp"), totalCPU, 0, false, "caddy + shards")
 		paired(be+": total CPU/req fed3 / rp", k("fed3"), k("rp"), totalCPU, 0, false, "caddy + shards")
+	}
+	if o.before != "" {
+		for _, be := range o.backends {
+			for _, kind := range []string{"rp", "fed1", "fed3"} {
+				a, b := be+"-"+kind, be+"-before-"+kind
+				paired(be+": throughput "+kind+" after / before", a, b, rps, 0, true, "")
+				paired(be+": caddy CPU/req "+kind+" after / before", a, b, caddyCPU, 0, false, "")
+			}
+		}
 	}
 	return rep
 }
@@ -251,6 +266,9 @@ func markdown(o options, info runInfo, targets []target, rep report, res map[str
 		runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, host, info.loadStart, info.loadEnd)
 	fmt.Fprintf(&b, "Caddy: %s. Corpus: %d Debian packages, hash split into parts of %v docs. Backends: %s.\n",
 		info.caddyBin, o.docs, info.shardDocs, strings.Join(o.backends, ", "))
+	if info.beforeBin != "" {
+		fmt.Fprintf(&b, "Before: %s, a second caddy whose targets (keyed <backend>-before) ran in the same rounds.\n", info.beforeBin)
+	}
 	if info.note != "" {
 		fmt.Fprintf(&b, "**Note:** %s\n", info.note)
 	}
