@@ -161,6 +161,11 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 	start := time.Now()
 	defer func() {
 		res.report.Took = time.Since(start)
+		if res.report.Reason == reasonClientGone {
+			// Not the shard's outcome: no metric, warning or last failure
+			// that would send an operator looking at a healthy shard.
+			return
+		}
 		s.observe(h.name(), res.report)
 		h.logShard(res.report)
 		s.noteOutcome(res.report)

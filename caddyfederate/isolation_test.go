@@ -102,8 +102,10 @@ func TestNoCrossTalk(t *testing.T) {
 func TestClientCancelReachesUpstream(t *testing.T) {
 	slow := newFakeEngine(t, "meilisearch", fakeHit{"s1", 1, ""})
 	slow.set(func(f *fakeEngine) { f.delay = 10 * time.Second })
-	url := startCaddy(t, meiliSite("\t\ttimeout 20s", shardLine("slow", slow)))
+	url := startCaddy(t, meiliSite("\t\ttimeout 20s\n\t\tname cancelled", shardLine("slow", slow)))
 	before := goleak.IgnoreCurrent()
+	gone, failed := answers.WithLabelValues("cancelled", "client_gone"), answers.WithLabelValues("cancelled", "failed")
+	gone0, failed0 := counterValue(t, gone), counterValue(t, failed)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/indexes/x/search", strings.NewReader(`{"q":"x"}`))
@@ -123,6 +125,15 @@ func TestClientCancelReachesUpstream(t *testing.T) {
 		t.Fatal("the upstream request was not cancelled after the client went away")
 	}
 	<-done
+	// The answer nobody reads counts as client_gone, not as failed, and
+	// the shard keeps no failure.
+	deadline := time.Now().Add(3 * time.Second)
+	for counterValue(t, gone) == gone0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g, f := counterValue(t, gone)-gone0, counterValue(t, failed)-failed0; g != 1 || f != 0 {
+		t.Errorf("answers after the client left: client_gone +%v, failed +%v; want +1, +0", g, f)
+	}
 	goleak.VerifyNone(t, append(ignoreIdle, before)...)
 }
 

@@ -36,7 +36,7 @@ var (
 	}, []string{"route", "shard"})
 	answers = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "answers_total",
-		Help: "Answers by route and outcome: complete, partial (200 with a failed shard) or failed (5xx).",
+		Help: "Answers by route and outcome: complete, partial (200 with a failed shard), failed (5xx) or client_gone (the client left before the answer).",
 	}, []string{"route", "outcome"})
 	coalesced = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "federate", Name: "coalesced_requests_total",
@@ -73,9 +73,14 @@ func observeShard(route, shard string, rep dialect.ShardReport) {
 }
 
 // observeAnswer counts one route answer.
-func observeAnswer(route string, status int, complete bool) {
+func observeAnswer(route string, status int, complete, clientGone bool) {
 	outcome := "complete"
 	switch {
+	case clientGone:
+		// Nobody reads this answer: counting it as failed would blame the
+		// shards for clients that hung up (wrk at the end of a run, a
+		// browser tab closed while typing).
+		outcome = "client_gone"
 	case status >= 500:
 		outcome = "failed"
 	case !complete:

@@ -50,6 +50,15 @@ func classify(ctx context.Context, err error, sw *shardWriter, timeout time.Dura
 		return dialect.StatusError, "the proxy wrote no answer"
 	}
 	if sw.status < 200 || sw.status > 299 {
+		// reverse_proxy writes 499 (and returns no error) when the request's
+		// context ends: that is the client leaving or the deadline, not
+		// the upstream's answer.
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return dialect.StatusTimeout, "no answer within " + timeout.String()
+		case errors.Is(ctx.Err(), context.Canceled):
+			return dialect.StatusError, reasonClientGone
+		}
 		return dialect.StatusError, fmt.Sprintf("upstream answered %d: %s", sw.status, snippet(sw.body))
 	}
 	return dialect.StatusOK, ""

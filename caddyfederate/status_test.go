@@ -1,12 +1,15 @@
 package caddyfederate
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/searchfront/caddy-federate/dialect"
 )
 
 // remoteError returns remoteErrors[shard] of a Meilisearch-dialect answer.
@@ -209,5 +212,30 @@ func TestBadRequests(t *testing.T) {
 	errObj, _ := out["error"].(map[string]any)
 	if resp.StatusCode != http.StatusBadRequest || errObj["type"] == nil || errObj["reason"] == nil || out["status"] != float64(400) {
 		t.Errorf("Elasticsearch error shape: %d %v", resp.StatusCode, out)
+	}
+}
+
+// TestClassifyContextEnded: reverse_proxy writes a 499 and returns no
+// error when the request's context ends; that is the client leaving or
+// the deadline, not the upstream's answer.
+func TestClassifyContextEnded(t *testing.T) {
+	sw := &shardWriter{written: true, status: 499}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	late, cancel2 := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel2()
+	for _, c := range []struct {
+		ctx    context.Context
+		status dialect.Status
+		reason string
+	}{
+		{gone, dialect.StatusError, reasonClientGone},
+		{late, dialect.StatusTimeout, "no answer within 1s"},
+		{context.Background(), dialect.StatusError, "upstream answered 499: "},
+	} {
+		st, why := classify(c.ctx, nil, sw, time.Second, 1<<20)
+		if st != c.status || why != c.reason {
+			t.Errorf("ctx %v: got %s %q, want %s %q", c.ctx.Err(), st, why, c.status, c.reason)
+		}
 	}
 }
