@@ -331,7 +331,8 @@ func outcomeLine(o map[string]map[string]float64) string {
 	slices.Sort(routes)
 	for _, r := range routes {
 		if m := o[r]; m != nil {
-			parts = append(parts, fmt.Sprintf("%s %.0f complete / %.0f partial / %.0f failed", r, m["complete"], m["partial"], m["failed"]))
+			parts = append(parts, fmt.Sprintf("%s %.0f complete / %.0f partial / %.0f failed / %.0f client gone (wrk hanging up at the end of a run)",
+				r, m["complete"], m["partial"], m["failed"], m["client_gone"]))
 		}
 	}
 	return strings.Join(parts, "; ") + "."
