@@ -59,8 +59,13 @@ func newParentState(r *http.Request) (*parentState, error) {
 	p := &parentState{req: r, srv: srv}
 	p.repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
-		p.vars = make(map[string]any, len(vars))
 		for k, v := range vars {
+			if k == caddyhttp.TrustedProxyVarKey || k == caddyhttp.ClientIPVarKey {
+				continue // PrepareRequest sets them on every sub-request, from the same request
+			}
+			if p.vars == nil {
+				p.vars = make(map[string]any, len(vars))
+			}
 			p.vars[k] = v
 		}
 	}
@@ -79,8 +84,8 @@ func newParentState(r *http.Request) (*parentState, error) {
 func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Request) []shardResult {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
 	defer cancel()
+	// A result whose report has no status yet is a shard still out.
 	results := make([]shardResult, len(h.Shards))
-	done := make([]bool, len(h.Shards))
 	var ch chan shardResult
 	// out counts the shards still out in this fan-out; hedging reads it to
 	// hedge the stragglers, not every shard that passes its p95.
@@ -92,7 +97,6 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 		if reqs[i] == nil {
 			results[i].report.Status = dialect.StatusSkipped
 			results[i].report.Reason = "not asked: the client limited the request to other shards"
-			done[i] = true
 			continue
 		}
 		out.Add(1)
@@ -115,21 +119,20 @@ func (h *Handler) fanOut(ctx context.Context, p *parentState, reqs []*dialect.Re
 	if inline >= 0 {
 		res := h.callInline(ctx, p, h.Shards[inline], reqs[inline], out)
 		if res.report.Status == dialect.StatusOK || ctx.Err() == nil {
-			results[inline], done[inline] = res, true
+			results[inline] = res
 		}
 	}
 	for pending > 0 {
 		select {
 		case res := <-ch:
 			results[res.index] = res
-			done[res.index] = true
 			pending--
 		case <-ctx.Done():
 			pending = 0
 		}
 	}
 	for i := range results {
-		if !done[i] {
+		if results[i].report.Status == "" {
 			results[i].report = h.lateReport(ctx, h.Shards[i])
 		}
 	}

@@ -126,15 +126,23 @@ type answer struct {
 // write sends ans to the client.
 func (h *Handler) write(w http.ResponseWriter, ans *answer) error {
 	hdr := w.Header()
-	if hdr.Get("Content-Type") == "" { // a dialect's SetHeaders may have set its media type
-		hdr.Set("Content-Type", "application/json")
+	// The values share one array of this response's own (one allocation
+	// instead of one a header); each slice is capped at its one value, so
+	// a later Add copies instead of writing into its neighbour.
+	vals := make([]string, 4)
+	set := func(i int, key, v string) {
+		vals[i] = v
+		hdr[key] = vals[i : i+1 : i+1]
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(ans.body)))
+	if hdr.Get("Content-Type") == "" { // a dialect's SetHeaders may have set its media type
+		set(0, "Content-Type", "application/json")
+	}
+	set(1, "Content-Length", strconv.Itoa(len(ans.body)))
 	if ans.complete != "" {
-		hdr.Set("Federate-Complete", ans.complete)
+		set(2, "Federate-Complete", ans.complete)
 	}
 	if ans.timing != "" {
-		hdr.Set("Server-Timing", ans.timing)
+		set(3, "Server-Timing", ans.timing)
 	}
 	w.WriteHeader(ans.status)
 	_, _ = w.Write(ans.body)

@@ -3,6 +3,7 @@ package dialect
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -53,6 +54,24 @@ func TestMeiliIndexFromPath(t *testing.T) {
 	} {
 		if got := meiliIndex(p); got != want {
 			t.Errorf("meiliIndex(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestLastSegmentsIsTailOfSplit: lastSegments, which splits only the end of
+// the path, returns the last n segments of the whole split.
+func TestLastSegmentsIsTailOfSplit(t *testing.T) {
+	for _, p := range []string{"", "/", "//", "/a", "a", "a/b", "/a/b/c", "/a//b///c/", "/indexes/docs/search",
+		"indexes/docs/search/", "///x", "/a/b/c/d/e/f", "/collections/c/documents/search"} {
+		for n := 1; n <= 4; n++ {
+			want := pathSegments(p)
+			if len(want) > n {
+				want = want[len(want)-n:]
+			}
+			got := lastSegments(p, n)
+			if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
+				t.Errorf("lastSegments(%q, %d) = %q, want %q", p, n, got, want)
+			}
 		}
 	}
 }

@@ -110,11 +110,20 @@ func allowOp(op Op, method string, allow ...string) Endpoint {
 // lastSegments returns the path's last n segments (fewer when the path is
 // shorter), ignoring a trailing slash.
 func lastSegments(path string, n int) []string {
-	segs := pathSegments(path)
-	if len(segs) > n {
-		segs = segs[len(segs)-n:]
+	// Split out only the last n non-empty segments, into a slice of n: a
+	// route is looked up on every request.
+	start, k := len(path), 0
+	for i := len(path); i > 0 && k < n; {
+		for i > 0 && path[i-1] == '/' {
+			i--
+		}
+		if i == 0 {
+			break
+		}
+		j := strings.LastIndexByte(path[:i], '/') + 1
+		start, k, i = j, k+1, j
 	}
-	return segs
+	return appendSplitNonEmpty(make([]string, 0, n), path[start:], '/')
 }
 
 // errorOf returns err as an *Error (a 400 when it is not one).
