@@ -39,8 +39,10 @@ func TestHedgeWinsAndCancelsLoser(t *testing.T) {
 	if resp.StatusCode != 200 || out["hits"].([]any)[0].(map[string]any)["title"] != "fast" {
 		t.Fatalf("status %d, hits %v: want the hedge's answer", resp.StatusCode, out["hits"])
 	}
-	if took > 2*time.Second {
-		t.Errorf("took %v; the hedge should answer shortly after 50ms", took)
+	// The primary answers after 5 s: anything well below that is the hedge's
+	// answer, with room for a loaded CI machine.
+	if took > 4*time.Second {
+		t.Errorf("took %v; the hedge should answer shortly after 50ms, not at the primary's 5s", took)
 	}
 	select {
 	case <-slow.canceled:
@@ -53,7 +55,7 @@ func TestHedgeWinsAndCancelsLoser(t *testing.T) {
 	if got := counterValue(t, hedgesWon.WithLabelValues("federate", "s")) - wonBefore; got != 1 {
 		t.Errorf("hedges won counter moved by %v, want 1", got)
 	}
-	goleak.VerifyNone(t, append(ignoreIdle, before)...)
+	verifyNoLeaks(t, before)
 }
 
 // TestHedgeNotSentWhenFast: an answer within the delay sends no hedge.
