@@ -8,4 +8,7 @@ type ResponseAppender interface {
 	AppendResponse(dst []byte, q *Query, res *Response) ([]byte, error)
 }
 
-var _ ResponseAppender = meilisearch{}
+var (
+	_ ResponseAppender = meilisearch{}
+	_ ResponseAppender = esDialect{}
+)

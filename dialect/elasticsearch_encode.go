@@ -85,10 +85,22 @@ func (c esCounts) append(b []byte) []byte {
 }
 
 func (d esDialect) EncodeResponse(q *Query, res *Response) ([]byte, error) {
+	return d.AppendResponse(nil, q, res)
+}
+
+// AppendResponse is EncodeResponse writing into dst[:0] (ResponseAppender).
+func (d esDialect) AppendResponse(dst []byte, q *Query, res *Response) ([]byte, error) {
 	if q.Display.Count {
 		return encodeESCount(res), nil
 	}
-	b := make([]byte, 0, 512+len(res.Result.Hits)*512)
+	size := 512
+	for i := range res.Result.Hits {
+		size += len(res.Result.Hits[i].Doc) + 256
+	}
+	b := dst[:0]
+	if cap(b) < size {
+		b = make([]byte, 0, size)
+	}
 	sh, timedOut, cl := countESShards(res.Shards)
 	b = append(b, `{"took":`...)
 	b = strconv.AppendInt(b, tookMillis(res.Took), 10)

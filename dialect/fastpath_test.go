@@ -1,10 +1,14 @@
 package dialect
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/searchfront/caddy-federate/merge"
 )
 
 // slowCount is rawCount's definition: what encoding/json reads as a
@@ -71,6 +75,47 @@ func TestLastSegmentsIsTailOfSplit(t *testing.T) {
 			got := lastSegments(p, n)
 			if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
 				t.Errorf("lastSegments(%q, %d) = %q, want %q", p, n, got, want)
+			}
+		}
+	}
+}
+
+// TestAppendResponseEqualsEncode: every ResponseAppender writes into a
+// reused, dirty buffer exactly what EncodeResponse returns.
+func TestAppendResponseEqualsEncode(t *testing.T) {
+	for _, name := range []string{"meilisearch", "elasticsearch", "opensearch", "solr", "typesense", "federate"} {
+		d, ok := Lookup(name)
+		if !ok {
+			t.Fatalf("no dialect %s", name)
+		}
+		a, ok := d.(ResponseAppender)
+		if !ok {
+			continue
+		}
+		l, err := d.DecodeResponse(answer100(name), "")
+		if err != nil {
+			// answer100 writes only some dialects' shapes: encode a
+			// Meilisearch answer's hits in this dialect instead.
+			if l, err = (meilisearch{}).DecodeResponse(answer100("meilisearch"), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l.Shard = "a"
+		res := &Response{Result: merge.Merge([]merge.List{l}, 0, merge.Options{Limit: 20}), Took: time.Millisecond,
+			Shards: []ShardReport{{Name: "a", Status: StatusOK}, {Name: "b", Status: StatusTimeout, Reason: "late"}}}
+		for _, q := range []*Query{
+			{Dialect: name, Limit: 20, HasLimit: true},
+			{Dialect: name, Limit: 20, HasLimit: true, Explain: true, Display: Display{ShowScore: true}},
+			{Dialect: name, Offset: 5, Limit: 3, HasLimit: true, Facets: []string{"genre"}},
+		} {
+			want, err := d.EncodeResponse(q, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dirty := bytes.Repeat([]byte("x"), 64<<10)
+			got, err := a.AppendResponse(dirty, q, res)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: AppendResponse into a used buffer differs from EncodeResponse (%v):\n%s\n%s", name, err, got, want)
 			}
 		}
 	}
