@@ -249,6 +249,34 @@ func decodeHits(dialect string, arr []byte, decode func([]byte) (merge.Hit, erro
 	return hits, nil
 }
 
+// hitsWalker returns a topMembersWalk hook for a top-level hits array: it
+// validates each hit and decodes it right away, into l.Hits (from the
+// pool), so that the array is walked once by the validator and each hit
+// once by decode, instead of validated, skipped and walked. A hit decode
+// refuses is reported through *bad, as the dialect's own error. A value
+// that is not an array is only validated (the caller reports it).
+func hitsWalker(l *merge.List, bad *error, decode func([]byte) (merge.Hit, error)) func(b []byte, i int) (int, error) {
+	return func(b []byte, i int) (int, error) {
+		if i >= len(b) || b[i] != '[' {
+			return validValue(b, i)
+		}
+		l.Hits = newHits()
+		return validArray(b, i, func(b []byte, i int) (int, error) {
+			end, err := validValue(b, i)
+			if err != nil {
+				return 0, err
+			}
+			hit, err := decode(b[i:end])
+			if err != nil {
+				*bad = err
+				return 0, err
+			}
+			l.Hits = append(l.Hits, hit)
+			return end, nil
+		})
+	}
+}
+
 // errInvalid wraps why a shard's answer is not what its dialect returns.
 func errInvalid(dialect string, err error) error {
 	return fmt.Errorf("%s: invalid answer: %w", dialect, err)

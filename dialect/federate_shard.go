@@ -75,16 +75,9 @@ type federateFacets map[string]struct {
 }
 
 func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	top, err := topMembers(body, "hits", "total", "total_relation", "complete", "facets")
-	if err != nil {
-		return merge.List{}, errInvalid(federateName, err)
-	}
-	if !isArray(top[0]) {
-		return merge.List{}, errInvalidMsg(federateName, "no hits array")
-	}
 	var l merge.List
 	var bad error
-	err = eachElement(top[0], func(h []byte) bool {
+	walk := hitsWalker(&l, &bad, func(h []byte) (merge.Hit, error) {
 		var id, score, doc []byte
 		if err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
 			switch string(k) {
@@ -97,8 +90,7 @@ func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) 
 			}
 			return true
 		}); err != nil {
-			bad = errInvalidMsg(federateName, "a hit is not an object")
-			return false
+			return merge.Hit{}, errInvalidMsg(federateName, "a hit is not an object")
 		}
 		hit := merge.Hit{Native: h, Doc: doc}
 		if !isObject(doc) {
@@ -110,14 +102,17 @@ func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) 
 			hit.ID = scalarString(v)
 		}
 		hit.Score, hit.Scored = rawFloat(score)
-		l.Hits = append(l.Hits, hit)
-		return true
+		return hit, nil
 	})
+	top, err := topMembersWalk(body, walk, "hits", "total", "total_relation", "complete", "facets")
 	if bad != nil {
 		return merge.List{}, bad
 	}
 	if err != nil {
 		return merge.List{}, errInvalid(federateName, err)
+	}
+	if !isArray(top[0]) {
+		return merge.List{}, errInvalidMsg(federateName, "no hits array")
 	}
 	total, hasTotal, err := rawInt(top[1])
 	if err != nil {

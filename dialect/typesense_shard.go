@@ -105,44 +105,59 @@ func setTSWindow(p url.Values, t Target, limit int) error {
 	return nil
 }
 
-// tsAnswer is the part of a search answer that is decoded; hits stay raw.
-type tsAnswer struct {
-	Found        *int64          `json:"found"`
-	SearchCutoff bool            `json:"search_cutoff"`
-	Hits         json.RawMessage `json:"hits"`
-	FacetCounts  []struct {
-		FieldName string `json:"field_name"`
-		Counts    []struct {
-			Count int64           `json:"count"`
-			Value json.RawMessage `json:"value"`
-		} `json:"counts"`
-		Stats struct {
-			TotalValues *int64 `json:"total_values"`
-		} `json:"stats"`
-	} `json:"facet_counts"`
+// tsFacetCounts is an answer's facet_counts.
+type tsFacetCounts []struct {
+	FieldName string `json:"field_name"`
+	Counts    []struct {
+		Count int64           `json:"count"`
+		Value json.RawMessage `json:"value"`
+	} `json:"counts"`
+	Stats struct {
+		TotalValues *int64 `json:"total_values"`
+	} `json:"stats"`
 }
 
 func (typesense) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	var a tsAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return merge.List{}, errInvalid(tsName, err)
-	}
-	if a.Found == nil || a.Hits == nil || string(a.Hits) == "null" {
-		return merge.List{}, errInvalidMsg(tsName, "no found and hits (grouped answers are not federated)")
-	}
 	if idField == "" {
 		idField = "id"
 	}
-	l := merge.List{Total: *a.Found}
-	if a.SearchCutoff {
-		l.TotalRelation = merge.Gte
+	var l merge.List
+	var bad error
+	walk := hitsWalker(&l, &bad, func(h []byte) (merge.Hit, error) { return decodeTSHit(h, idField) })
+	top, err := topMembersWalk(body, walk, "hits", "found", "search_cutoff", "facet_counts")
+	if bad != nil {
+		return merge.List{}, bad
 	}
-	var err error
-	l.Hits, err = decodeHits(tsName, a.Hits, func(h []byte) (merge.Hit, error) { return decodeTSHit(h, idField) })
 	if err != nil {
-		return merge.List{}, err
+		return merge.List{}, errInvalid(tsName, err)
 	}
-	for _, f := range a.FacetCounts {
+	found, hasFound, err := rawInt(top[1])
+	if err != nil {
+		return merge.List{}, errInvalid(tsName, err)
+	}
+	if !hasFound || len(top[0]) == 0 || string(top[0]) == "null" {
+		return merge.List{}, errInvalidMsg(tsName, "no found and hits (grouped answers are not federated)")
+	}
+	if !isArray(top[0]) {
+		return merge.List{}, errInvalidMsg(tsName, "hits is not an array")
+	}
+	l.Total = found
+	if len(top[2]) > 0 && string(top[2]) != "null" {
+		cutoff, ok := rawBool(top[2])
+		if !ok {
+			return merge.List{}, errInvalidMsg(tsName, "search_cutoff is not a boolean")
+		}
+		if cutoff {
+			l.TotalRelation = merge.Gte
+		}
+	}
+	var fcs tsFacetCounts
+	if len(top[3]) > 0 && string(top[3]) != "null" {
+		if err := json.Unmarshal(top[3], &fcs); err != nil {
+			return merge.List{}, errInvalid(tsName, err)
+		}
+	}
+	for _, f := range fcs {
 		m := facetCounts(&l, f.FieldName, len(f.Counts))
 		for _, c := range f.Counts {
 			m[scalarString(c.Value)] += c.Count
