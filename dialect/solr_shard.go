@@ -117,47 +117,17 @@ func solrPassThrough(q *Query, t Target, path string, limit int, extra url.Value
 }
 
 // solrAnswer is the part of a select answer that is decoded; docs stay raw.
-type solrAnswer struct {
-	ResponseHeader struct {
-		Status         int  `json:"status"`
-		PartialResults bool `json:"partialResults"`
-	} `json:"responseHeader"`
-	Response *struct {
-		NumFound      *int64          `json:"numFound"`
-		NumFoundExact *bool           `json:"numFoundExact"`
-		Docs          json.RawMessage `json:"docs"`
-	} `json:"response"`
-	FacetCounts struct {
-		FacetFields map[string]json.RawMessage `json:"facet_fields"`
-	} `json:"facet_counts"`
-	Facets       map[string]json.RawMessage     `json:"facets"`
-	Error        json.RawMessage                `json:"error"`
-	Highlighting map[string]map[string][]string `json:"highlighting"`
-}
-
 func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
-	var a solrAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return merge.List{}, errInvalid(solrName, err)
-	}
-	if a.Error != nil || a.ResponseHeader.Status != 0 {
-		return merge.List{}, errInvalidMsg(solrName, "the answer reports an error (status "+strconv.Itoa(a.ResponseHeader.Status)+")")
-	}
-	if a.Response == nil || a.Response.NumFound == nil || a.Response.Docs == nil {
-		return merge.List{}, errInvalidMsg(solrName, "no response.numFound and response.docs")
-	}
 	if idField == "" {
 		idField = "id"
 	}
-	l := merge.List{Total: *a.Response.NumFound}
-	if (a.Response.NumFoundExact != nil && !*a.Response.NumFoundExact) || a.ResponseHeader.PartialResults {
-		l.TotalRelation = merge.Gte
-	}
+	var l merge.List
 	var bad error
-	err := eachElement(a.Response.Docs, func(d []byte) bool {
+	var numFound, numFoundExact []byte
+	hasResponse, hasDocs := false, false
+	docs := hitsWalker(&l, &bad, func(d []byte) (merge.Hit, error) {
 		if !isObject(d) {
-			bad = errInvalidMsg(solrName, "a doc is not an object")
-			return false
+			return merge.Hit{}, errInvalidMsg(solrName, "a doc is not an object")
 		}
 		h := merge.Hit{Doc: d, Native: d}
 		if v, ok := lookupPath(d, idField); ok {
@@ -166,19 +136,88 @@ func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
 		if v, ok := member(d, "score"); ok {
 			h.Score, h.Scored = rawFloat(v)
 		}
-		l.Hits = append(l.Hits, h)
-		return true
+		return h, nil
 	})
+	// response is {"numFound": …, "numFoundExact": …, "docs": [ … ]}:
+	// validated and read in the same walk (the first of each member counts).
+	response := func(b []byte, i int) (int, error) {
+		if i >= len(b) || b[i] != '{' {
+			return validValue(b, i)
+		}
+		hasResponse = true
+		var sawN, sawE, sawD bool
+		return walkObject(b, i, func(k []byte, _, vs int) (int, error) {
+			if string(k) == "docs" && !sawD {
+				sawD = true
+				if vs < len(b) && b[vs] == '[' {
+					hasDocs = true
+					return docs(b, vs)
+				}
+			}
+			end, err := validValue(b, vs)
+			if err != nil {
+				return 0, err
+			}
+			switch {
+			case string(k) == "numFound" && !sawN:
+				sawN, numFound = true, b[vs:end]
+			case string(k) == "numFoundExact" && !sawE:
+				sawE, numFoundExact = true, b[vs:end]
+			}
+			return end, nil
+		})
+	}
+	top, err := topMembersWalk(body, response, "response", "responseHeader", "error", "facet_counts", "facets", "highlighting")
 	if bad != nil {
 		return merge.List{}, bad
 	}
 	if err != nil {
 		return merge.List{}, errInvalid(solrName, err)
 	}
-	if err := decodeSolrFacets(&l, a.FacetCounts.FacetFields, a.Facets); err != nil {
+	var header struct {
+		Status         int  `json:"status"`
+		PartialResults bool `json:"partialResults"`
+	}
+	var facetCountsField struct {
+		FacetFields map[string]json.RawMessage `json:"facet_fields"`
+	}
+	var jsonFacets map[string]json.RawMessage
+	var highlighting map[string]map[string][]string
+	for _, m := range []struct {
+		raw []byte
+		dst any
+	}{{top[1], &header}, {top[3], &facetCountsField}, {top[4], &jsonFacets}, {top[5], &highlighting}} {
+		if len(m.raw) > 0 {
+			if err := json.Unmarshal(m.raw, m.dst); err != nil {
+				return merge.List{}, errInvalid(solrName, err)
+			}
+		}
+	}
+	if top[2] != nil || header.Status != 0 {
+		return merge.List{}, errInvalidMsg(solrName, "the answer reports an error (status "+strconv.Itoa(header.Status)+")")
+	}
+	total, hasTotal, err := rawInt(numFound)
+	if err != nil {
+		return merge.List{}, errInvalid(solrName, err)
+	}
+	if !hasResponse || !hasTotal || !hasDocs {
+		return merge.List{}, errInvalidMsg(solrName, "no response.numFound and response.docs")
+	}
+	l.Total = total
+	exact := true
+	if len(numFoundExact) > 0 && string(numFoundExact) != "null" {
+		var ok bool
+		if exact, ok = rawBool(numFoundExact); !ok {
+			return merge.List{}, errInvalidMsg(solrName, "response.numFoundExact is not a boolean")
+		}
+	}
+	if !exact || header.PartialResults {
+		l.TotalRelation = merge.Gte
+	}
+	if err := decodeSolrFacets(&l, facetCountsField.FacetFields, jsonFacets); err != nil {
 		return merge.List{}, err
 	}
-	attachSolrHighlights(&l, a.Highlighting)
+	attachSolrHighlights(&l, highlighting)
 	return l, nil
 }
 
