@@ -3,8 +3,10 @@ package caddyfederate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -60,8 +62,22 @@ func cacheState(t *testing.T, url, body string, hdr ...string) (string, *http.Re
 		}
 	}
 	// No keep-alive: a reload's replaced server may be closing an idle
-	// connection.
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	// connection. A dial refused or reset right after a reload (the old
+	// server's listening socket closing while the new one takes over) is
+	// retried: the request never reached a server.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var resp *http.Response
+	for attempt := 1; ; attempt++ {
+		if req.GetBody != nil {
+			req.Body, _ = req.GetBody()
+		}
+		resp, err = client.Do(req)
+		var op *net.OpError
+		if err == nil || attempt == 20 || !errors.As(err, &op) || op.Op != "dial" {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
