@@ -62,11 +62,21 @@ func BenchmarkRequest(b *testing.B) {
 			coalesce off
 %s
 		}
-	}`, addr(0), shards(1), shards(3))
+	}
+	handle /fed1co/* {
+		uri strip_prefix /fed1co
+		federate {
+			dialect meilisearch
+%s
+		}
+	}`, addr(0), shards(1), shards(3), shards(1))
 	url := startCaddy(b, site)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var n atomic.Int64
-	for _, route := range []string{"rp", "fed1", "fed3"} {
+	// fed1co is fed1 with coalescing on, the default: with a query of its
+	// own per request it has nothing to share, so it shows what keying and
+	// the flight cost.
+	for _, route := range []string{"rp", "fed1", "fed3", "fed1co"} {
 		b.Run(route, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
