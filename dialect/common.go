@@ -249,7 +249,7 @@ func decodeHits(dialect string, arr []byte, decode func([]byte) (merge.Hit, erro
 	return hits, nil
 }
 
-// hitsWalker returns a topMembersWalk hook for a top-level hits array: it
+// hitsWalker returns a topMembers walk hook for a top-level hits array: it
 // validates each hit and decodes it right away, into l.Hits (from the
 // pool), so that the array is walked once by the validator and each hit
 // once by decode, instead of validated, skipped and walked. A hit decode

@@ -325,16 +325,13 @@ func isObject(raw []byte) bool {
 // of the named top-level members (nil when absent), aliasing body. It is how
 // shard answers are read: one validating walk (validValue, as strict as
 // encoding/json.Valid); later walks over the values may skip, not check.
-func topMembers(body []byte, keys ...string) ([][]byte, error) {
-	return topMembersWalk(body, nil, keys...)
-}
-
-// topMembersWalk is topMembers where walk, when not nil, validates the
-// value of the first occurrence of keys[0] instead of validValue: it gets
-// the value's first index and returns the index just past it, reading the
-// value as it validates it (a decoder's hits), so that the value is walked
-// once, not validated and then walked again.
-func topMembersWalk(body []byte, walk func(b []byte, i int) (int, error), keys ...string) ([][]byte, error) {
+//
+// walk, when not nil, validates the value of the first occurrence of
+// keys[0] instead of validValue: it gets the value's first index and
+// returns the index just past it, reading the value as it validates it (a
+// decoder's hits), so that the value is walked once, not validated and then
+// walked again.
+func topMembers(body []byte, walk func(b []byte, i int) (int, error), keys ...string) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {

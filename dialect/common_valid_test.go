@@ -46,11 +46,11 @@ func TestTopMembersRejectsWhatJSONRejects(t *testing.T) {
 		`{"hits":[],"other":[1,]}`, `{"hits":[{"id":"a","t":"x` + "\x01" + `"}]}`, `{"hits":[]} trailing`,
 		`{"hits":[],}`, `{"hits":[{"id":1}]`, `<html></html>`, `{"hits":[{"id":"a"}],"n":01}`,
 	} {
-		if _, err := topMembers([]byte(c), "hits"); err == nil {
+		if _, err := topMembers([]byte(c), nil, "hits"); err == nil {
 			t.Errorf("topMembers(%q) accepted invalid JSON", c)
 		}
 	}
-	v, err := topMembers([]byte(` { "x" : 1 , "h\u0069ts" : [ {"id":"a"} ] , "hits":[] } `), "hits", "x", "absent")
+	v, err := topMembers([]byte(` { "x" : 1 , "h\u0069ts" : [ {"id":"a"} ] , "hits":[] } `), nil, "hits", "x", "absent")
 	if err != nil {
 		t.Fatal(err)
 	}

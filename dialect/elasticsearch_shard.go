@@ -90,20 +90,16 @@ type esHitParts struct {
 	id, source, score []byte
 }
 
-func splitESHit(h []byte) (esHitParts, error) {
-	var p esHitParts
-	err := eachMemberRaw(h, func(k, v []byte, _, _ int) bool {
-		switch string(k) {
-		case "_id":
-			p.id = v
-		case "_source":
-			p.source = v
-		case "_score":
-			p.score = v
-		}
-		return true
-	})
-	return p, err
+// take keeps k's value when it is one of the parts.
+func (p *esHitParts) take(k, v []byte) {
+	switch string(k) {
+	case "_id":
+		p.id = v
+	case "_source":
+		p.source = v
+	case "_score":
+		p.score = v
+	}
 }
 
 func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, error) {
@@ -113,16 +109,7 @@ func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, erro
 	hasHits := false
 	hit := func(b []byte, i int) (int, error) {
 		var p esHitParts
-		start, end, err := validObject(b, i, func(k, v []byte, _, _ int) {
-			switch string(k) {
-			case "_id":
-				p.id = v
-			case "_source":
-				p.source = v
-			case "_score":
-				p.score = v
-			}
-		})
+		start, end, err := validObject(b, i, func(k, v []byte, _, _ int) { p.take(k, v) })
 		if err != nil {
 			if j := skipSpace(b, i); j < len(b) && b[j] != '{' {
 				if _, err := validValue(b, i); err != nil {
@@ -172,7 +159,7 @@ func (d esDialect) DecodeResponse(body []byte, idField string) (merge.List, erro
 			return validValue(b, vstart)
 		})
 	}
-	top, err := topMembersWalk(body, hits, "hits", "aggregations", "timed_out")
+	top, err := topMembers(body, hits, "hits", "aggregations", "timed_out")
 	if bad != nil {
 		return merge.List{}, bad
 	}

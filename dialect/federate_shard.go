@@ -104,7 +104,7 @@ func (federate) DecodeResponse(body []byte, idField string) (merge.List, error) 
 		hit.Score, hit.Scored = rawFloat(score)
 		return hit, nil
 	})
-	top, err := topMembersWalk(body, walk, "hits", "total", "total_relation", "complete", "facets")
+	top, err := topMembers(body, walk, "hits", "total", "total_relation", "complete", "facets")
 	if bad != nil {
 		return merge.List{}, bad
 	}

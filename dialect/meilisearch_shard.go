@@ -126,7 +126,7 @@ func (meilisearch) DecodeResponse(body []byte, idField string) (merge.List, erro
 			return end, nil
 		})
 	}
-	v, err := topMembersWalk(body, hits, "hits", "estimatedTotalHits", "totalHits", "facetDistribution")
+	v, err := topMembers(body, hits, "hits", "estimatedTotalHits", "totalHits", "facetDistribution")
 	if bad != nil {
 		return merge.List{}, bad
 	}

@@ -167,7 +167,7 @@ func (solr) DecodeResponse(body []byte, idField string) (merge.List, error) {
 			return end, nil
 		})
 	}
-	top, err := topMembersWalk(body, response, "response", "responseHeader", "error", "facet_counts", "facets", "highlighting")
+	top, err := topMembers(body, response, "response", "responseHeader", "error", "facet_counts", "facets", "highlighting")
 	if bad != nil {
 		return merge.List{}, bad
 	}

@@ -124,7 +124,7 @@ func (typesense) DecodeResponse(body []byte, idField string) (merge.List, error)
 	var l merge.List
 	var bad error
 	walk := hitsWalker(&l, &bad, func(h []byte) (merge.Hit, error) { return decodeTSHit(h, idField) })
-	top, err := topMembersWalk(body, walk, "hits", "found", "search_cutoff", "facet_counts")
+	top, err := topMembers(body, walk, "hits", "found", "search_cutoff", "facet_counts")
 	if bad != nil {
 		return merge.List{}, bad
 	}
