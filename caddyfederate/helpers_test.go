@@ -231,23 +231,7 @@ func intOf(v any, def int) int {
 // search posts body to url and decodes the JSON answer.
 func search(t testing.TB, url, body string, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, raw := do(t, http.MethodPost, url, body, append([]string{"Content-Type", "application/json"}, hdr...)...)
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("answer is not JSON (%d): %v\n%s", resp.StatusCode, err, raw)
