@@ -174,7 +174,7 @@ func (h *Handler) callShard(ctx context.Context, p *parentState, s *Shard, sreq 
 		s.noteOutcome(res.report)
 	}()
 	n, known := s.availableUpstreams(p.req)
-	observeUpstreams(h.name(), s.Name, n, known)
+	s.observeUpstreams(h.name(), n, known)
 	if known && n == 0 {
 		res.index = s.index
 		res.report.Name = s.Name

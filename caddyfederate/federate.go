@@ -133,6 +133,7 @@ type Handler struct {
 	mergeOpts merge.Options
 	required  []int // indexes into Shards
 	logger    *zap.Logger
+	answered  *answerSeries // the route's caddy_federate_answers_total series
 	stop      chan struct{} // closed by Cleanup; ends the auto refresher
 	flights   *flights      // in-flight fan-outs for coalescing
 	key       *keySpec      // what requestKey holds beyond the request
@@ -212,6 +213,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	h.answered = newAnswerSeries(h.name())
 	if h.Dialect == "" {
 		h.Dialect = "federate"
 	}

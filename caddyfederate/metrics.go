@@ -72,26 +72,55 @@ func observeShard(route, shard string, rep dialect.ShardReport) {
 	shardDuration.WithLabelValues(route, shard).Observe(rep.Took.Seconds())
 }
 
-// observeAnswer counts one route answer.
-func observeAnswer(route string, status int, complete, clientGone bool) {
-	outcome := "complete"
+// answerOutcomes are the outcomes of caddy_federate_answers_total, in the
+// order of answerSeries.
+var answerOutcomes = [...]string{"complete", "partial", "failed", "client_gone"}
+
+// answerSeries holds a route's caddy_federate_answers_total series, looked
+// up once in provision (as shardSeries, for the same reason).
+type answerSeries [len(answerOutcomes)]prometheus.Counter
+
+func newAnswerSeries(route string) *answerSeries {
+	var as answerSeries
+	for i, o := range answerOutcomes {
+		as[i] = answers.WithLabelValues(route, o)
+	}
+	return &as
+}
+
+// answerOutcome is the outcome label of one route answer.
+func answerOutcome(status int, complete, clientGone bool) int {
 	switch {
 	case clientGone:
 		// Nobody reads this answer: counting it as failed would blame the
 		// shards for clients that hung up (wrk at the end of a run, a
 		// browser tab closed while typing).
-		outcome = "client_gone"
+		return 3
 	case status >= 500:
-		outcome = "failed"
+		return 2
 	case !complete:
-		outcome = "partial"
+		return 1
 	}
-	answers.WithLabelValues(route, outcome).Inc()
+	return 0
+}
+
+// observeAnswer counts one route answer.
+func (h *Handler) observeAnswer(status int, complete, clientGone bool) {
+	o := answerOutcome(status, complete, clientGone)
+	if h.answered == nil { // not provisioned (tests that build a Handler by hand)
+		answers.WithLabelValues(h.name(), answerOutcomes[o]).Inc()
+		return
+	}
+	h.answered[o].Inc()
 }
 
 // observeUpstreams sets a shard's available replicas, when known.
-func observeUpstreams(route, shard string, n int, known bool) {
-	if known {
-		upstreamsAvailable.WithLabelValues(route, shard).Set(float64(n))
+func (s *Shard) observeUpstreams(route string, n int, known bool) {
+	switch {
+	case !known:
+	case s.series.available != nil:
+		s.series.available.Set(float64(n))
+	default: // not provisioned (tests that build a Shard by hand)
+		upstreamsAvailable.WithLabelValues(route, s.Name).Set(float64(n))
 	}
 }

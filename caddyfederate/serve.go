@@ -107,7 +107,7 @@ func (h *Handler) search(ctx context.Context, p *parentState, q *dialect.Query, 
 	results := h.fanOut(ctx, p, reqs)
 	status, why := h.responseStatus(results)
 	resp := h.mergeResults(q, results, start)
-	observeAnswer(h.name(), status, resp.Complete, errors.Is(ctx.Err(), context.Canceled))
+	h.observeAnswer(status, resp.Complete, errors.Is(ctx.Err(), context.Canceled))
 	s := searched{results: results, resp: resp}
 	if status != http.StatusOK {
 		s.err = &dialect.Error{Status: status, Code: errorCode(status), Type: "system", Message: why}
