@@ -43,7 +43,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		writes            off|route [<id field>]|broadcast   # broadcast alone: the same as writes broadcast
 //		write_timeout     <duration>
 //		dialect           meilisearch|elasticsearch|opensearch|solr|typesense|groonga|federate
-//		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
+//		merge             auto [homogeneous] | rrf [<k>] | rrf_z | calibrated | rrf_calibrated | score [<normalizer>] [sum|mnz] | raw | interleave {
+//			split            hash|topical
 //			depth            <n>
 //			max_facet_values <n>
 //		}
@@ -375,8 +376,18 @@ func parseMerge(d *caddyfile.Dispenser) (*MergeConfig, error) {
 			if err == nil {
 				err = intArg(d, &mc.MaxFacetValues)
 			}
+		case "split":
+			if err == nil {
+				err = oneArg(d, &mc.Split)
+			}
+			if err == nil && mc.Split != "hash" && mc.Split != "topical" {
+				err = d.Errf("split: %q is neither hash nor topical", mc.Split)
+			}
+			if err == nil && mc.Split == "topical" && mc.Homogeneous {
+				err = d.Errf("split: topical contradicts auto homogeneous (one collection spread by hash); keep the one that is true")
+			}
 		default:
-			return nil, d.Errf("merge: unknown option %q; use depth or max_facet_values", d.Val())
+			return nil, d.Errf("merge: unknown option %q; use split, depth or max_facet_values", d.Val())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)

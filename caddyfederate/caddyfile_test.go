@@ -206,6 +206,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"merge depth", "federate {\n merge rrf {\n depth deep # here\n }\n}", `merge: depth: "deep" is not a whole number`},
 		{"merge max_facet_values", "federate {\n merge rrf {\n max_facet_values x # here\n }\n}", `merge: max_facet_values: "x" is not a whole number`},
 		{"merge unknown", "federate {\n merge rrf {\n width 3 # here\n }\n}", `merge: unknown option "width"`},
+		{"merge split", "federate {\n merge auto {\n split sideways # here\n }\n}", `merge: split: "sideways" is neither hash nor topical`},
+		{"merge split homogeneous", "federate {\n merge auto homogeneous {\n split topical # here\n }\n}", `merge: split: topical contradicts auto homogeneous`},
+		{"repeated merge split", "federate {\n merge auto {\n split hash\n split topical # here\n }\n}", `merge: split: given twice`},
 		{"shard weight", shard(" weight -1 # here"), `shard eu: weight: "-1" is not a positive number`},
 		{"shard weight text", shard(" weight heavy # here"), `shard eu: weight: "heavy" is not a positive number`},
 		{"shard timeout", shard(" timeout 0s # here"), `shard eu: timeout: "0s" is not a positive duration`},
@@ -322,5 +325,44 @@ func TestCaddyfileExampleValidates(t *testing.T) {
 	}
 	if err := caddy.Validate(&c); err != nil {
 		t.Fatalf("validate: %v", err)
+	}
+}
+
+// TestMergeSplit: `split topical` reaches the merge options (where
+// rrf_calibrated gives the calibrated scores their topical share, see
+// merge.TestRRFCalibratedTopical); hash is the default; the JSON form
+// rejects what the Caddyfile rejects.
+func TestMergeSplit(t *testing.T) {
+	h := adaptHandler(t, "federate {\n merge auto {\n split topical\n }\n}")
+	if m := h["merge"].(map[string]any); m["split"] != "topical" {
+		t.Errorf("merge = %v", m)
+	}
+	for _, tc := range []struct {
+		mc      MergeConfig
+		topical bool
+		err     string
+	}{
+		{MergeConfig{}, false, ""},
+		{MergeConfig{Split: "hash"}, false, ""},
+		{MergeConfig{Strategy: "rrf_calibrated", Split: "topical"}, true, ""},
+		{MergeConfig{Split: "topical"}, true, ""},
+		{MergeConfig{Split: "by-topic"}, false, `unknown merge split "by-topic"; use hash or topical`},
+		{MergeConfig{Homogeneous: true, Split: "topical"}, false, "homogeneous declares one collection spread by hash"},
+	} {
+		mc := tc.mc
+		h := &Handler{Merge: &mc}
+		err := h.provisionMerge()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%+v: error %v, want %q", tc.mc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.mc, err)
+		}
+		if h.mergeOpts.Topical != tc.topical {
+			t.Errorf("%+v: Topical %v, want %v", tc.mc, h.mergeOpts.Topical, tc.topical)
+		}
 	}
 }

@@ -162,7 +162,8 @@ type calls struct {
 type MergeConfig struct {
 	// The strategy: `auto`, `rrf` (reciprocal rank fusion), `rrf_z`,
 	// `calibrated` (each score mapped through its shard's recent score
-	// distribution; RRF until every shard has history), `score`, `raw` or
+	// distribution; RRF until every shard has history), `rrf_calibrated`
+	// (RRF moved by the calibrated scores), `score`, `raw` or
 	// `interleave`. Default: `auto`.
 	Strategy string `json:"strategy,omitempty"`
 
@@ -182,6 +183,17 @@ type MergeConfig struct {
 	// and scorer over a random split of the data, so raw scores are always
 	// comparable. Default: false (auto decides from recent answers).
 	Homogeneous bool `json:"homogeneous,omitempty"`
+
+	// How the documents are spread over the shards: `hash` (one
+	// collection spread evenly, as by a hash of the id) or `topical` (each
+	// shard holds its own part: a section, a source, a tenant, a kind of
+	// document). On `topical`, `rrf_calibrated` (which `auto` applies to
+	// shards of unrelated engines) gives the calibrated scores a share of
+	// 0.4 instead of 0.1, so the shard that answers far above its usual
+	// level, the one holding the query's topic, moves up further. Nothing
+	// in the answers tells the two apart, hence the declaration. Other
+	// strategies ignore it. Default: `hash`.
+	Split string `json:"split,omitempty"`
 
 	// How many top hits per shard the score statistics of `score`, `rrf_z`
 	// and `auto` are taken over; every shard is asked for at least this
@@ -305,6 +317,16 @@ func (h *Handler) provisionMerge() error {
 	case "", merge.Sum, merge.MNZ:
 	default:
 		return fmt.Errorf("unknown combine %q; use sum or mnz", mc.Combine)
+	}
+	switch mc.Split {
+	case "", "hash":
+	case "topical":
+		if mc.Homogeneous {
+			return fmt.Errorf("merge homogeneous declares one collection spread by hash, split topical the opposite; keep the one that is true")
+		}
+		o.Topical = true
+	default:
+		return fmt.Errorf("unknown merge split %q; use hash or topical", mc.Split)
 	}
 	if o.K == 0 {
 		o.K = defaultRRFK

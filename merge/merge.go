@@ -200,7 +200,11 @@ func fuse(m *Merger, lists []List, occs []occ, groups []group, opts *Options) St
 		rrf(lists, occs, groups, k)
 		s = RRF
 	case RRFCalibrated:
-		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k, depth) {
+		share := rrfCalibratedShare
+		if opts.Topical {
+			share = rrfCalibratedTopicalShare
+		}
+		if rrfCalibrate(m, lists, occs, groups, opts.Auto, k, depth, share) {
 			break
 		}
 		fallthrough

@@ -13,7 +13,8 @@ const (
 	Interleave Strategy = "interleave" // round robin by shard
 	Calibrated Strategy = "calibrated" // Σ weight·F_s(score), F_s the shard's recent score CDF (needs Options.Auto)
 	// RRFCalibrated is 0.9·z(RRF) + 0.1·z(Calibrated), z standardizing
-	// over the fused documents (needs Options.Auto).
+	// over the fused documents (needs Options.Auto); 0.6 and 0.4 with
+	// Options.Topical.
 	RRFCalibrated Strategy = "rrf_calibrated"
 	AutoChoice    Strategy = "auto" // Raw, Calibrated or RRFCalibrated from the score distributions
 )
@@ -61,6 +62,15 @@ type Options struct {
 	Offset, Limit int
 	// MaxFacetValues caps the values kept per facet; 0 means 100.
 	MaxFacetValues int
+	// Topical declares that the shards hold different parts of the
+	// collection by topic (a section, a source, a kind of document each),
+	// not one collection spread by a hash: a query's relevant documents
+	// then gather on few shards. RRFCalibrated (also when AutoChoice
+	// applies it) then gives the calibrated term a share of 0.4 instead of
+	// 0.1, so that the shard answering far above its usual level moves up
+	// further. Nothing in the answers tells the two splits apart, hence a
+	// declaration. Other strategies ignore it.
+	Topical bool
 	// Auto holds the score history for the AutoChoice, Calibrated and
 	// RRFCalibrated strategies; nil makes them behave as RRF. Merge only
 	// reads it: the caller feeds it with Auto.Observe and runs Auto.Refresh

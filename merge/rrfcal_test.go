@@ -51,3 +51,47 @@ func TestRRFCalibrated(t *testing.T) {
 		t.Errorf("without Auto applied %s", res.Strategy)
 	}
 }
+
+// TestRRFCalibratedTopical: on a declared topical split the calibrated
+// term counts for 0.4, so the shard answering far above its usual level
+// (A, the shard holding the query's topic) gets its second hit ahead of
+// B's first, where the undeclared share keeps RRF's interleaving. Other
+// strategies ignore the declaration.
+func TestRRFCalibratedTopical(t *testing.T) {
+	auto := calibratedAuto()
+	lists := []List{
+		scored("B", "b1", 15.0, "b2", 14.0, "b3", 13.0),
+		scored("A", "a1", 10.0, "a2", 9.9, "a3", 9.8),
+	}
+	for _, s := range []Strategy{RRFCalibrated, AutoChoice} {
+		res := Merge(lists, 0, Options{Strategy: s, Auto: auto, Dedupe: true, Topical: true})
+		if res.Strategy != RRFCalibrated {
+			t.Fatalf("%s applied %s", s, res.Strategy)
+		}
+		if got := render(res.Hits); got != "A/a1@1 A/a2@2 B/b1@1 A/a3@3 B/b2@2 B/b3@3" {
+			t.Errorf("%s topical: %s", s, got)
+		}
+		checkFused(t, res.Hits, true)
+		r := []float64{1.0 / 61, 1.0 / 62, 1.0 / 63, 1.0 / 61, 1.0 / 62, 1.0 / 63}
+		c := []float64{0.95, 0.94, 0.93, 0.10, 0.09, 0.08}
+		z := func(x []float64, i int) float64 {
+			mu, v := 0.0, 0.0
+			for _, y := range x {
+				mu += y / float64(len(x))
+			}
+			for _, y := range x {
+				v += (y - mu) * (y - mu) / float64(len(x))
+			}
+			return (x[i] - mu) / math.Sqrt(v)
+		}
+		if want := 0.6*z(r, 1) + 0.4*z(c, 1); !near(res.Hits[1].Score, want) {
+			t.Errorf("%s topical: a2 scores %v, want %v", s, res.Hits[1].Score, want)
+		}
+	}
+	for _, s := range []Strategy{RRF, RRFZ, Calibrated} {
+		plain := render(Merge(lists, 0, Options{Strategy: s, Auto: auto, Dedupe: true}).Hits)
+		if got := render(Merge(lists, 0, Options{Strategy: s, Auto: auto, Dedupe: true, Topical: true}).Hits); got != plain {
+			t.Errorf("%s changed with Topical: %s, was %s", s, got, plain)
+		}
+	}
+}

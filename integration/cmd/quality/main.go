@@ -57,19 +57,28 @@ var mixes = []mix{
 type strategy struct {
 	Name string
 	Opts merge.Options
+	// Declared sets Opts.Topical on the topical (section) split, as an
+	// operator who knows how the data is spread declares it with
+	// `merge { split topical }`.
+	Declared bool
 }
 
 var strategies = []strategy{
-	{"raw", merge.Options{Strategy: merge.Raw}},
-	{"rrf k=60", merge.Options{Strategy: merge.RRF, K: 60}},
-	{"score minmax", merge.Options{Strategy: merge.Score, Normalizer: merge.MinMax}},
-	{"score zscore", merge.Options{Strategy: merge.Score, Normalizer: merge.ZScore}},
-	{"rrf_z", merge.Options{Strategy: merge.RRFZ}},
-	{"interleave", merge.Options{Strategy: merge.Interleave}},
-	{"calibrated", merge.Options{Strategy: merge.Calibrated}},
-	{"rrf_calibrated", merge.Options{Strategy: merge.RRFCalibrated}},
-	{"auto", merge.Options{Strategy: merge.AutoChoice}},
+	{Name: "raw", Opts: merge.Options{Strategy: merge.Raw}},
+	{Name: "rrf k=60", Opts: merge.Options{Strategy: merge.RRF, K: 60}},
+	{Name: "score minmax", Opts: merge.Options{Strategy: merge.Score, Normalizer: merge.MinMax}},
+	{Name: "score zscore", Opts: merge.Options{Strategy: merge.Score, Normalizer: merge.ZScore}},
+	{Name: "rrf_z", Opts: merge.Options{Strategy: merge.RRFZ}},
+	{Name: "interleave", Opts: merge.Options{Strategy: merge.Interleave}},
+	{Name: "calibrated", Opts: merge.Options{Strategy: merge.Calibrated}},
+	{Name: "rrf_calibrated", Opts: merge.Options{Strategy: merge.RRFCalibrated}},
+	{Name: "auto", Opts: merge.Options{Strategy: merge.AutoChoice}},
+	{Name: autoDeclared, Opts: merge.Options{Strategy: merge.AutoChoice}, Declared: true},
 }
+
+// autoDeclared is auto told the split: `split topical` on the section
+// split, the default (hash) on the random one.
+const autoDeclared = "auto, split declared"
 
 type config struct {
 	docs, tagQ, titleQ, minRel, k, workers int
@@ -337,6 +346,7 @@ func evaluate(split string, m mix, per [3][]answer, central map[string][]answer,
 		for si, st := range strategies {
 			opts := st.Opts
 			opts.Dedupe, opts.Limit = true, 10
+			opts.Topical = st.Declared && split == "section"
 			if opts.Strategy == merge.AutoChoice || opts.Strategy == merge.Calibrated || opts.Strategy == merge.RRFCalibrated {
 				opts.Auto = auto
 			}
