@@ -29,13 +29,14 @@ const (
 // bytes.IndexByte (vectorised), so a run of plain text costs one pass
 // that only looks for control characters.
 func validString(b []byte, i int) (int, error) {
-	j := i + 1
+	j, q := i+1, 0
 	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return 0, errBadJSON
+		if q < j { // the first quote, or the last one found was escaped
+			if q = bytes.IndexByte(b[j:], '"'); q < 0 {
+				return 0, errBadJSON
+			}
+			q += j
 		}
-		q += j
 		end := q
 		if e := bytes.IndexByte(b[j:q], '\\'); e >= 0 {
 			end = j + e

@@ -82,7 +82,9 @@ func FuzzValidJSON(f *testing.F) {
 }
 
 // benchAnswer is a Meilisearch answer shaped like the load benchmark's:
-// ten Debian packages with a long description each.
+// ten Debian packages with a long description each, in lines of about 70
+// characters (escaped newlines, as encoding/json writes them) with a quoted
+// word now and then.
 func benchAnswer() []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"hits":[`)
@@ -91,7 +93,8 @@ func benchAnswer() []byte {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"id":"pkg-%d","title":"network monitoring tool %d","section":"net","tags":["role::program","use::monitor"],`+
-			`"description":"%s","_rankingScore":0.%d}`, i, i, strings.Repeat(`monitors hosts and services over the network, \"alerts\" by mail. `, 9), 9-i)
+			`"description":"%s","_rankingScore":0.%d}`, i, i, strings.Repeat(`monitors hosts and services over the network, alerts by mail and\n`, 8)+
+			`sends \"reports\" on request.`, 9-i)
 	}
 	b.WriteString(`],"query":"network monitoring tool","processingTimeMs":1,"limit":10,"offset":0,"estimatedTotalHits":42}`)
 	return b.Bytes()
