@@ -289,6 +289,7 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, body []byt
 		ans := run(ctx)
 		if usable && c.cacheable(ans) {
 			c.fill(key, gens, ans)
+			ans.pooled = false // the cache keeps the body
 		}
 		return ans
 	}
@@ -298,7 +299,8 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, body []byt
 	if refresh {
 		fk += "\x00refresh"
 	}
-	ans := h.flights.do(r.Context(), fk, fill, h.name())
+	ans, done := h.flights.do(r.Context(), fk, fill, h.name())
+	defer done()
 	if r.Context().Err() != nil || ans == nil {
 		return caddyhttp.Error(499, r.Context().Err())
 	}

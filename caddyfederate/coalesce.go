@@ -162,22 +162,27 @@ func appendPart(b []byte, s string) []byte {
 // shared fan-out runs detached from any one client, and is cancelled only
 // when every request waiting for it has gone away: a client that leaves
 // does not fail the others, and when all leave, cancellation still reaches
-// the upstreams.
+// the upstreams. The answer's buffer goes back to the pool when the last
+// request that got it has written it (or at once when none is left).
 type flights struct {
-	mu sync.Mutex // guards m and every flight's waiters
+	mu sync.Mutex // guards m and every flight's waiters and ans
 	m  map[string]*flight
 }
 
 type flight struct {
-	done    chan struct{} // closed once ans is set
-	ans     *answer
+	done chan struct{} // closed once ans is set
+	ans  *answer
+	// waiters counts the requests attached to the flight: waiting for it,
+	// then, once it is done, still writing its answer. Each detaches once,
+	// by leaving or by calling the done func do returned.
 	waiters int
 	cancel  context.CancelFunc
 }
 
 // do returns the answer of run for key, running it once for all callers
-// that arrive while it is in flight. It returns nil if ctx ends first.
-func (fs *flights) do(ctx context.Context, key string, run func(context.Context) *answer, route string) *answer {
+// that arrive while it is in flight, and a func the caller must call once
+// it no longer uses the answer. The answer is nil if ctx ends first.
+func (fs *flights) do(ctx context.Context, key string, run func(context.Context) *answer, route string) (*answer, func()) {
 	fs.mu.Lock()
 	if fs.m == nil {
 		fs.m = make(map[string]*flight)
@@ -197,10 +202,10 @@ func (fs *flights) do(ctx context.Context, key string, run func(context.Context)
 	}
 	select {
 	case <-f.done:
-		return f.ans
+		return f.ans, func() { fs.detach(key, f) }
 	case <-ctx.Done():
-		fs.leave(key, f)
-		return nil
+		fs.detach(key, f)
+		return nil, func() {}
 	}
 }
 
@@ -212,20 +217,39 @@ func (fs *flights) run(ctx context.Context, key string, f *flight, run func(cont
 	}
 	f.ans = ans
 	close(f.done)
+	if f.waiters == 0 { // every request left before the answer
+		ans.release()
+	}
 	fs.mu.Unlock()
 	f.cancel()
 }
 
-// leave drops one waiter; the last one to leave cancels the fan-out.
-func (fs *flights) leave(key string, f *flight) {
+// detach drops one request from the flight. The last one out of a flight
+// still running cancels it; the last one out of a finished flight gives
+// its answer's buffer back.
+func (fs *flights) detach(key string, f *flight) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	f.waiters--
 	if f.waiters > 0 {
 		return
 	}
+	if f.ans != nil || isClosed(f.done) {
+		f.ans.release()
+		return
+	}
 	if fs.m[key] == f {
 		delete(fs.m, key)
 	}
 	f.cancel()
+}
+
+// isClosed reports whether ch is closed (it is never sent on).
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -8,11 +8,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/goleak"
 )
 
 // tenantEngine answers a Meilisearch search with one hit whose id names
@@ -187,4 +189,122 @@ func TestRequestKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFlightGivesBufferBackOnce: a shared answer's recycled buffer goes
+// back to the pool only when the last request that got it is done with it
+// (never while another may still write it), at once when every request
+// left before the answer, and after a request that left early plus one
+// that stayed only when the one that stayed is done.
+func TestFlightGivesBufferBackOnce(t *testing.T) {
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
+	var fs flights
+	type got struct {
+		ans  *answer
+		done func()
+	}
+	start := func(ctx context.Context, release <-chan struct{}, out chan<- got) {
+		go func() {
+			ans, done := fs.do(ctx, "k", func(context.Context) *answer {
+				<-release
+				return &answer{status: http.StatusOK, body: answerBuf(64), pooled: true}
+			}, "r")
+			out <- got{ans, done}
+		}()
+	}
+	waitWaiters := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			fs.mu.Lock()
+			f := fs.m["k"]
+			ok := f != nil && f.waiters == n
+			fs.mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never %d waiters", n)
+			}
+		}
+	}
+
+	t.Run("shared", func(t *testing.T) {
+		release, out := make(chan struct{}), make(chan got, 2)
+		start(context.Background(), release, out)
+		waitWaiters(1)
+		start(context.Background(), release, out)
+		waitWaiters(2)
+		close(release)
+		a, b := <-out, <-out
+		if a.ans == nil || a.ans != b.ans {
+			t.Fatalf("answers %p %p, want one shared", a.ans, b.ans)
+		}
+		a.done()
+		if !a.ans.pooled {
+			t.Fatal("buffer given back while the second request still holds the answer")
+		}
+		b.done()
+		if a.ans.pooled {
+			t.Fatal("buffer not given back after the last request was done")
+		}
+	})
+
+	t.Run("all left", func(t *testing.T) {
+		release, out := make(chan struct{}), make(chan got, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		var ran atomic.Pointer[answer]
+		go func() {
+			ans, done := fs.do(ctx, "k", func(context.Context) *answer {
+				<-release
+				a := &answer{status: http.StatusOK, body: answerBuf(64), pooled: true}
+				ran.Store(a)
+				return a
+			}, "r")
+			out <- got{ans, done}
+		}()
+		waitWaiters(1)
+		cancel()
+		g := <-out
+		g.done()
+		if g.ans != nil {
+			t.Fatal("a request that left got an answer")
+		}
+		close(release) // the cancelled fan-out returns its answer to nobody
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			fs.mu.Lock() // release sets pooled under it
+			a := ran.Load()
+			released := a != nil && !a.pooled
+			fs.mu.Unlock()
+			if released {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("an answer nobody waited for kept its buffer")
+			}
+		}
+	})
+
+	t.Run("one left, one stayed", func(t *testing.T) {
+		release, out := make(chan struct{}), make(chan got, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		start(ctx, release, out)
+		waitWaiters(1)
+		start(context.Background(), release, out)
+		waitWaiters(2)
+		cancel()
+		left := <-out
+		left.done()
+		if left.ans != nil {
+			t.Fatal("the request that left got an answer")
+		}
+		close(release)
+		stayed := <-out
+		if stayed.ans == nil || !stayed.ans.pooled {
+			t.Fatal("the request that stayed got no answer, or one already given back")
+		}
+		stayed.done()
+		if stayed.ans.pooled {
+			t.Fatal("buffer not given back after the last request was done")
+		}
+	})
 }

@@ -61,12 +61,12 @@ func (h *Handler) serveSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 	var ans *answer
 	if h.coalescing() {
-		ans = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
+		var done func()
+		ans, done = h.flights.do(r.Context(), h.requestKey(r, body), run, h.name())
+		defer done() // the last request that shared ans gives its buffer back
 	} else {
 		ans = run(r.Context())
-		if ans != nil {
-			defer releaseAnswer(ans.body) // only this request holds it
-		}
+		defer ans.release() // only this request holds it
 	}
 	if r.Context().Err() != nil || ans == nil {
 		// The client is gone; nobody reads an answer.
@@ -81,11 +81,11 @@ func (h *Handler) answer(ctx context.Context, p *parentState, q *dialect.Query, 
 	var ans *answer
 	if s.err != nil {
 		ans = h.errorAnswer(s.err)
-	} else if body, err := h.encodeResponse(q, s.resp); err != nil {
+	} else if body, pooled, err := h.encodeResponse(q, s.resp); err != nil {
 		ans = h.errorAnswer(&dialect.Error{Status: http.StatusInternalServerError, Code: "internal", Type: "internal",
 			Message: "encoding the merged answer failed: " + err.Error()})
 	} else {
-		ans = &answer{status: http.StatusOK, body: body}
+		ans = &answer{status: http.StatusOK, body: body, pooled: pooled}
 	}
 	releaseAnswers(s.results)
 	ans.complete = strconv.FormatBool(s.resp.Complete)
@@ -121,6 +121,18 @@ type answer struct {
 	body     []byte
 	complete string // Federate-Complete; "" on answers decided before the fan-out
 	timing   string // Server-Timing
+	// pooled: body is a recycled buffer (answerBuf), given back by
+	// release once nobody writes it any more; false once a cache holds it.
+	pooled bool
+}
+
+// release gives a pooled body back for reuse; the caller is the answer's
+// last holder. It does nothing for a nil answer or one not pooled.
+func (a *answer) release() {
+	if a != nil && a.pooled {
+		a.pooled = false
+		releaseAnswer(a.body)
+	}
 }
 
 // write sends ans to the client.

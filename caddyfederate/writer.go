@@ -114,12 +114,15 @@ func releaseAnswer(b []byte) {
 }
 
 // encodeResponse encodes the merged answer in the client's dialect, into a
-// recycled buffer when the dialect can (dialect.ResponseAppender) and the
-// answer has one reader: a coalesced answer is shared by every waiting
-// request, so it stays with the garbage collector.
-func (h *Handler) encodeResponse(q *dialect.Query, resp *dialect.Response) ([]byte, error) {
-	if a, ok := h.client.(dialect.ResponseAppender); ok && !h.coalescing() {
-		return a.AppendResponse(answerBuf(8<<10), q, resp)
+// recycled buffer when the dialect can (dialect.ResponseAppender); pooled
+// says so. Whoever holds the answer last gives the buffer back
+// (releaseAnswer): the request itself, or the last of the requests that
+// shared a coalesced fan-out (flights).
+func (h *Handler) encodeResponse(q *dialect.Query, resp *dialect.Response) (body []byte, pooled bool, err error) {
+	if a, ok := h.client.(dialect.ResponseAppender); ok {
+		body, err = a.AppendResponse(answerBuf(8<<10), q, resp)
+		return body, err == nil, err
 	}
-	return h.client.EncodeResponse(q, resp)
+	body, err = h.client.EncodeResponse(q, resp)
+	return body, false, err
 }
