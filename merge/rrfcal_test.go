@@ -30,19 +30,7 @@ func TestRRFCalibrated(t *testing.T) {
 		}
 		checkFused(t, res.Hits, true)
 		// a1 by the formula: R and C over the six documents.
-		r := []float64{1.0 / 61, 1.0 / 62, 1.0 / 63, 1.0 / 61, 1.0 / 62, 1.0 / 63}
-		c := []float64{0.95, 0.94, 0.93, 0.10, 0.09, 0.08}
-		z := func(x []float64, i int) float64 {
-			mu, v := 0.0, 0.0
-			for _, y := range x {
-				mu += y / float64(len(x))
-			}
-			for _, y := range x {
-				v += (y - mu) * (y - mu) / float64(len(x))
-			}
-			return (x[i] - mu) / math.Sqrt(v)
-		}
-		if want := 0.9*z(r, 0) + 0.1*z(c, 0); !near(res.Hits[0].Score, want) {
+		if want := 0.9*z(calR, 0) + 0.1*z(calC, 0); !near(res.Hits[0].Score, want) {
 			t.Errorf("%s: a1 scores %v, want %v", s, res.Hits[0].Score, want)
 		}
 	}
@@ -50,6 +38,26 @@ func TestRRFCalibrated(t *testing.T) {
 	if res := Merge(lists, 0, Options{Strategy: RRFCalibrated}); res.Strategy != RRF {
 		t.Errorf("without Auto applied %s", res.Strategy)
 	}
+}
+
+// calR and calC are the RRF values and the calibrated values of a1, a2,
+// a3, b1, b2, b3 in the lists of TestRRFCalibrated and
+// TestRRFCalibratedTopical.
+var (
+	calR = []float64{1.0 / 61, 1.0 / 62, 1.0 / 63, 1.0 / 61, 1.0 / 62, 1.0 / 63}
+	calC = []float64{0.95, 0.94, 0.93, 0.10, 0.09, 0.08}
+)
+
+// z is x[i] standardized over x (population σ).
+func z(x []float64, i int) float64 {
+	mu, v := 0.0, 0.0
+	for _, y := range x {
+		mu += y / float64(len(x))
+	}
+	for _, y := range x {
+		v += (y - mu) * (y - mu) / float64(len(x))
+	}
+	return (x[i] - mu) / math.Sqrt(v)
 }
 
 // TestRRFCalibratedTopical: on a declared topical split the calibrated
@@ -72,19 +80,7 @@ func TestRRFCalibratedTopical(t *testing.T) {
 			t.Errorf("%s topical: %s", s, got)
 		}
 		checkFused(t, res.Hits, true)
-		r := []float64{1.0 / 61, 1.0 / 62, 1.0 / 63, 1.0 / 61, 1.0 / 62, 1.0 / 63}
-		c := []float64{0.95, 0.94, 0.93, 0.10, 0.09, 0.08}
-		z := func(x []float64, i int) float64 {
-			mu, v := 0.0, 0.0
-			for _, y := range x {
-				mu += y / float64(len(x))
-			}
-			for _, y := range x {
-				v += (y - mu) * (y - mu) / float64(len(x))
-			}
-			return (x[i] - mu) / math.Sqrt(v)
-		}
-		if want := 0.6*z(r, 1) + 0.4*z(c, 1); !near(res.Hits[1].Score, want) {
+		if want := 0.6*z(calR, 1) + 0.4*z(calC, 1); !near(res.Hits[1].Score, want) {
 			t.Errorf("%s topical: a2 scores %v, want %v", s, res.Hits[1].Score, want)
 		}
 	}
