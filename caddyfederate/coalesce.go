@@ -234,7 +234,7 @@ func (fs *flights) detach(key string, f *flight) {
 	if f.waiters > 0 {
 		return
 	}
-	if f.ans != nil || isClosed(f.done) {
+	if isClosed(f.done) { // finished: ans is set (nil when run gave none)
 		f.ans.release()
 		return
 	}

@@ -72,9 +72,17 @@ func observeShard(route, shard string, rep dialect.ShardReport) {
 	shardDuration.WithLabelValues(route, shard).Observe(rep.Took.Seconds())
 }
 
-// answerOutcomes are the outcomes of caddy_federate_answers_total, in the
-// order of answerSeries.
-var answerOutcomes = [...]string{"complete", "partial", "failed", "client_gone"}
+// The outcomes of caddy_federate_answers_total, as indexes of
+// answerOutcomes and answerSeries.
+const (
+	outcomeComplete = iota
+	outcomePartial
+	outcomeFailed
+	outcomeClientGone
+)
+
+// answerOutcomes are the outcome labels, by outcome.
+var answerOutcomes = [...]string{outcomeComplete: "complete", outcomePartial: "partial", outcomeFailed: "failed", outcomeClientGone: "client_gone"}
 
 // answerSeries holds a route's caddy_federate_answers_total series, looked
 // up once in provision (as shardSeries, for the same reason).
@@ -88,20 +96,20 @@ func newAnswerSeries(route string) *answerSeries {
 	return &as
 }
 
-// answerOutcome is the outcome label of one route answer.
+// answerOutcome is the outcome of one route answer.
 func answerOutcome(status int, complete, clientGone bool) int {
 	switch {
 	case clientGone:
 		// Nobody reads this answer: counting it as failed would blame the
 		// shards for clients that hung up (wrk at the end of a run, a
 		// browser tab closed while typing).
-		return 3
+		return outcomeClientGone
 	case status >= 500:
-		return 2
+		return outcomeFailed
 	case !complete:
-		return 1
+		return outcomePartial
 	}
-	return 0
+	return outcomeComplete
 }
 
 // observeAnswer counts one route answer.
